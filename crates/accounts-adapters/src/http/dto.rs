@@ -1,0 +1,137 @@
+//! Request and response bodies of the accounts routes, and their conversion into
+//! commands (where values are validated, once).
+
+use serde::{Deserialize, Serialize};
+use taskdeck_accounts::application::{AccessToken, RegisterUser, RegisteredUser, UserProfile};
+use taskdeck_accounts::domain::PlainPassword;
+use taskdeck_kernel::EmailAddress;
+use taskdeck_platform::http::{ApiError, FieldError};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::OwnedProject;
+
+/// `POST /api/users`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"email": "bob@example.com", "password": "correct horse battery"}))]
+pub struct RegisterRequest {
+    /// Trimmed; one `@`, a non-empty local part, a domain with a dot, at most 254
+    /// characters. Unique regardless of case.
+    pub email: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
+    pub password: String,
+}
+
+impl RegisterRequest {
+    pub(super) fn into_command(self) -> Result<RegisterUser, ApiError> {
+        let email = EmailAddress::parse(&self.email);
+        let password = PlainPassword::new(self.password);
+        match (email, password) {
+            (Ok(email), Ok(password)) => Ok(RegisterUser { email, password }),
+            (email, password) => {
+                let mut errors = Vec::new();
+                if let Err(error) = email {
+                    errors.push(FieldError::new("email", error));
+                }
+                if let Err(error) = password {
+                    errors.push(FieldError::new("password", error));
+                }
+                Err(ApiError::validation(errors))
+            }
+        }
+    }
+}
+
+/// `PUT /api/users/me`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"email": "robert@example.com"}))]
+pub struct ChangeEmailRequest {
+    pub email: String,
+}
+
+impl ChangeEmailRequest {
+    pub(super) fn email(&self) -> Result<EmailAddress, ApiError> {
+        EmailAddress::parse(&self.email).map_err(|error| ApiError::validation(vec![FieldError::new("email", error)]))
+    }
+}
+
+/// Login with a JSON body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"email": "test@email.com", "password": "password"}))]
+pub struct LoginJson {
+    /// The account's email address (`username` is accepted too, as in the form).
+    #[serde(alias = "username")]
+    pub email: String,
+    pub password: String,
+}
+
+/// An account.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0b7e4c5e-7f5a-4c8e-9d35-3f1f4b0c6a1d", "email": "bob@example.com"}))]
+pub struct UserResponse {
+    pub id: Uuid,
+    pub email: String,
+}
+
+impl From<RegisteredUser> for UserResponse {
+    fn from(user: RegisteredUser) -> Self {
+        Self { id: user.id.as_uuid(), email: user.email.as_str().to_owned() }
+    }
+}
+
+/// An OAuth2 token response (snake_case, as OAuth2 clients expect).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl", "token_type": "bearer", "expires_in": 3600}))]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+impl From<AccessToken> for TokenResponse {
+    fn from(token: AccessToken) -> Self {
+        Self { access_token: token.token, token_type: "bearer", expires_in: token.expires_in_seconds }
+    }
+}
+
+/// A project of the signed-in user, as listed on the account.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnedProjectResponse {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The signed-in user with their projects (not deleted, ordered by id).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "id": "0b7e4c5e-7f5a-4c8e-9d35-3f1f4b0c6a1d",
+    "email": "bob@example.com",
+    "projects": [{"id": 1, "name": "My first project"}]
+}))]
+pub struct MeResponse {
+    pub id: Uuid,
+    pub email: String,
+    pub projects: Vec<OwnedProjectResponse>,
+}
+
+impl MeResponse {
+    pub(super) fn new(profile: UserProfile, projects: Vec<OwnedProject>) -> Self {
+        Self {
+            id: profile.id.as_uuid(),
+            email: profile.email,
+            projects: projects
+                .into_iter()
+                .map(|project| OwnedProjectResponse { id: project.id, name: project.name })
+                .collect(),
+        }
+    }
+}

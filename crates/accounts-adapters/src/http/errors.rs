@@ -1,0 +1,43 @@
+//! Maps every error of the accounts use cases to its HTTP answer. No wildcard arms:
+//! a new error variant does not compile until it has an answer.
+
+use taskdeck_accounts::application::{ChangeEmailError, LoginError, RegisterError};
+use taskdeck_kernel::StoreError;
+use taskdeck_platform::http::ApiError;
+
+const EMAIL_TAKEN: &str = "This email address is already registered";
+
+pub(super) fn store_error(error: &StoreError) -> ApiError {
+    match error {
+        StoreError::Conflict => ApiError::conflict(
+            "concurrent-update",
+            "The account was changed by another request at the same time; try again",
+        ),
+        StoreError::Backend(_) => ApiError::internal(error),
+    }
+}
+
+pub(super) fn register_error(error: &RegisterError) -> ApiError {
+    match error {
+        RegisterError::EmailTaken => ApiError::conflict("email-taken", EMAIL_TAKEN),
+        RegisterError::Hashing(_) => ApiError::internal(error),
+        RegisterError::Store(store) => store_error(store),
+    }
+}
+
+pub(super) fn login_error(error: &LoginError) -> ApiError {
+    match error {
+        LoginError::InvalidCredentials => ApiError::unauthorized("Invalid email or password"),
+        LoginError::Hashing(_) | LoginError::Token(_) => ApiError::internal(error),
+        LoginError::Store(store) => store_error(store),
+    }
+}
+
+pub(super) fn change_email_error(error: &ChangeEmailError) -> ApiError {
+    match error {
+        // The token is valid but its account is gone: the token is as good as revoked.
+        ChangeEmailError::UserNotFound => ApiError::invalid_token(),
+        ChangeEmailError::EmailTaken => ApiError::conflict("email-taken", EMAIL_TAKEN),
+        ChangeEmailError::Store(store) => store_error(store),
+    }
+}

@@ -1,0 +1,107 @@
+//! HTTP routes of the accounts context, under `/api/users`.
+
+mod dto;
+mod errors;
+mod handlers;
+mod login_form;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::{get, post};
+use taskdeck_accounts::application::{AccountQueries, AccountsStore};
+use taskdeck_kernel::{Clock, StoreError, UserId};
+use taskdeck_platform::JwtAuthority;
+
+pub use dto::{
+    ChangeEmailRequest, LoginJson, MeResponse, OwnedProjectResponse, RegisterRequest, TokenResponse, UserResponse,
+};
+pub use login_form::LoginForm;
+
+use crate::{Argon2Hasher, JwtTokens};
+
+/// A project as listed on the account page: the only thing accounts needs to know
+/// about projects, supplied by the composition root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedProject {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The boxed future of [`OwnedProjects::owned_projects`].
+pub type OwnedProjectsFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<OwnedProject>, StoreError>> + Send + 'a>>;
+
+/// Lists a user's live projects for `GET /api/users/me`. Implemented outside this
+/// context, so that accounts never depends on projects.
+pub trait OwnedProjects: Send + Sync + 'static {
+    fn owned_projects(&self, owner: UserId) -> OwnedProjectsFuture<'_>;
+}
+
+/// What the accounts routes need.
+pub struct AccountsState<S> {
+    pub store: S,
+    pub hasher: Argon2Hasher,
+    pub tokens: JwtTokens,
+    pub authority: Arc<JwtAuthority>,
+    pub clock: Arc<dyn Clock>,
+    pub owned_projects: Arc<dyn OwnedProjects>,
+}
+
+impl<S: Clone> Clone for AccountsState<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            hasher: self.hasher.clone(),
+            tokens: self.tokens.clone(),
+            authority: Arc::clone(&self.authority),
+            clock: Arc::clone(&self.clock),
+            owned_projects: Arc::clone(&self.owned_projects),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for AccountsState<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountsState").finish_non_exhaustive()
+    }
+}
+
+impl<S> FromRef<AccountsState<S>> for Arc<JwtAuthority> {
+    fn from_ref(state: &AccountsState<S>) -> Self {
+        Arc::clone(&state.authority)
+    }
+}
+
+/// The `/api/users` routes over any accounts store.
+pub fn router<S>(state: AccountsState<S>) -> Router
+where
+    S: AccountsStore + AccountQueries + Clone,
+{
+    Router::new()
+        .route("/api/users", post(handlers::register::<S>))
+        .route("/api/users/login", post(handlers::log_in::<S>))
+        .route("/api/users/me", get(handlers::me::<S>).put(handlers::change_email::<S>))
+        .with_state(state)
+}
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(handlers::register, handlers::log_in, handlers::me, handlers::change_email),
+    components(schemas(
+        RegisterRequest,
+        LoginForm,
+        LoginJson,
+        TokenResponse,
+        UserResponse,
+        MeResponse,
+        OwnedProjectResponse,
+        ChangeEmailRequest
+    )),
+    tags((name = "accounts", description = "Registration, login and the signed-in user's account"))
+)]
+#[derive(Debug)]
+pub struct AccountsApi;

@@ -1,0 +1,157 @@
+//! Domain events, the envelope they travel in through the outbox, and the
+//! integration events one context publishes for another.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::UserId;
+
+/// Identifies one event occurrence. Consumers record it to ignore redeliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(Uuid);
+
+impl EventId {
+    /// A fresh id; version 7 so ids sort roughly by creation time.
+    #[must_use]
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    #[must_use]
+    pub const fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    #[must_use]
+    pub const fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+/// Something that happened to an aggregate, worth telling others about.
+pub trait DomainEvent: Serialize {
+    /// Stable name of the event type, versioned (`context.Name.vN`).
+    fn event_type(&self) -> &'static str;
+    /// Kind of aggregate that recorded it, e.g. `user` or `project`.
+    fn aggregate_type(&self) -> &'static str;
+    /// The recording aggregate's id, as text; events of one aggregate are delivered in order.
+    fn aggregate_id(&self) -> String;
+    fn occurred_at(&self) -> OffsetDateTime;
+}
+
+/// An event ready for the outbox: its identity, routing data and JSON payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventEnvelope {
+    pub id: EventId,
+    pub event_type: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub occurred_at: OffsetDateTime,
+    pub payload: serde_json::Value,
+}
+
+impl EventEnvelope {
+    /// Wraps an event under a fresh id.
+    ///
+    /// # Errors
+    /// Fails only if the event cannot be represented as JSON, which would be a bug in
+    /// the event type.
+    pub fn wrap<E: DomainEvent>(event: &E) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            id: EventId::generate(),
+            event_type: event.event_type().to_owned(),
+            aggregate_type: event.aggregate_type().to_owned(),
+            aggregate_id: event.aggregate_id(),
+            occurred_at: event.occurred_at(),
+            payload: serde_json::to_value(event)?,
+        })
+    }
+
+    /// Reads the payload back as the event type a consumer expects.
+    ///
+    /// # Errors
+    /// Fails when the payload does not have the shape of `E`.
+    pub fn decode<E: DeserializeOwned>(&self) -> Result<E, serde_json::Error> {
+        E::deserialize(&self.payload)
+    }
+}
+
+/// Published by `accounts` when someone registers; `projects` reacts by creating the
+/// user's starter project. This shape is a contract: change it only by adding a new
+/// version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAccountCreated {
+    pub user_id: UserId,
+    pub email: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+}
+
+impl UserAccountCreated {
+    pub const EVENT_TYPE: &'static str = "accounts.UserAccountCreated.v1";
+}
+
+impl DomainEvent for UserAccountCreated {
+    fn event_type(&self) -> &'static str {
+        Self::EVENT_TYPE
+    }
+
+    fn aggregate_type(&self) -> &'static str {
+        "user"
+    }
+
+    fn aggregate_id(&self) -> String {
+        self.user_id.to_string()
+    }
+
+    fn occurred_at(&self) -> OffsetDateTime {
+        self.occurred_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn an_envelope_carries_the_event_and_decodes_back_to_it() {
+        let event = UserAccountCreated {
+            user_id: UserId::generate(),
+            email: "bob@example.com".into(),
+            occurred_at: datetime!(2026-11-24 10:15:00 UTC),
+        };
+        let envelope = EventEnvelope::wrap(&event).unwrap();
+        assert_eq!(envelope.event_type, "accounts.UserAccountCreated.v1");
+        assert_eq!(envelope.aggregate_type, "user");
+        assert_eq!(envelope.aggregate_id, event.user_id.to_string());
+        assert_eq!(envelope.occurred_at, event.occurred_at);
+        assert_eq!(envelope.decode::<UserAccountCreated>().unwrap(), event);
+    }
+
+    #[test]
+    fn the_user_account_created_contract_uses_camel_case_json() {
+        let event = UserAccountCreated {
+            user_id: UserId::generate(),
+            email: "bob@example.com".into(),
+            occurred_at: datetime!(2026-11-24 10:15:00 UTC),
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["userId"], event.user_id.to_string());
+        assert_eq!(json["occurredAt"], "2026-11-24T10:15:00Z");
+    }
+
+    #[test]
+    fn each_envelope_gets_its_own_id() {
+        let event = UserAccountCreated {
+            user_id: UserId::generate(),
+            email: "bob@example.com".into(),
+            occurred_at: datetime!(2026-11-24 10:15:00 UTC),
+        };
+        assert_ne!(EventEnvelope::wrap(&event).unwrap().id, EventEnvelope::wrap(&event).unwrap().id);
+    }
+}

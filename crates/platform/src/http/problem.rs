@@ -1,0 +1,202 @@
+//! RFC 9457 problem documents: the body of every error answer.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// One invalid field of a request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The camelCase name of the field, as sent by the client.
+    #[schema(example = "name")]
+    pub field: String,
+    #[schema(example = "must be at least 4 characters long")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl ToString) -> Self {
+        Self { field: field.into(), message: message.to_string() }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:taskdeck:problem:validation",
+    "title": "Unprocessable Entity",
+    "status": 422,
+    "detail": "The request body has invalid values",
+    "errors": [{"field": "name", "message": "must be at least 4 characters long"}]
+}))]
+pub struct Problem {
+    /// Identifies the kind of problem; `about:blank` when the status says it all.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:taskdeck:problem:validation")]
+    pub problem_type: String,
+    #[schema(example = "Unprocessable Content")]
+    pub title: String,
+    #[schema(example = 422)]
+    pub status: u16,
+    #[schema(example = "The request body has invalid values")]
+    pub detail: String,
+    /// Present on validation errors (422): one entry per invalid field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+impl Problem {
+    /// A problem of the given status whose type is `about:blank`.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            problem_type: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: None,
+        }
+    }
+
+    /// A problem with a specific type `urn:taskdeck:problem:{slug}`.
+    pub fn typed(status: StatusCode, slug: &str, detail: impl Into<String>) -> Self {
+        Self { problem_type: format!("urn:taskdeck:problem:{slug}"), ..Self::new(status, detail) }
+    }
+}
+
+/// An error answer: a problem document plus the headers its status needs.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    problem: Problem,
+    www_authenticate: Option<&'static str>,
+}
+
+impl ApiError {
+    #[must_use]
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+
+    /// 400: the body cannot be read as the expected format.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Problem::typed(StatusCode::BAD_REQUEST, "malformed-body", detail).into()
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self {
+            problem: Problem::typed(StatusCode::UNAUTHORIZED, "unauthorized", detail),
+            www_authenticate: Some("Bearer"),
+        }
+    }
+
+    /// 401 for a token that was sent but is not valid (RFC 6750 `invalid_token`).
+    pub fn invalid_token() -> Self {
+        Self {
+            problem: Problem::typed(
+                StatusCode::UNAUTHORIZED,
+                "invalid-token",
+                "The access token is invalid or has expired",
+            ),
+            www_authenticate: Some(r#"Bearer error="invalid_token""#),
+        }
+    }
+
+    /// 404; used also for resources of other users, which must look nonexistent.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Problem::typed(StatusCode::NOT_FOUND, "not-found", detail).into()
+    }
+
+    /// 409: a domain rule forbids the change right now.
+    pub fn conflict(slug: &str, detail: impl Into<String>) -> Self {
+        Problem::typed(StatusCode::CONFLICT, slug, detail).into()
+    }
+
+    /// 422 naming each invalid field.
+    #[must_use]
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut problem =
+            Problem::typed(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The request body has invalid values");
+        problem.errors = Some(errors);
+        problem.into()
+    }
+
+    /// 503: a dependency (the database) is unavailable.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Problem::typed(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail).into()
+    }
+
+    /// 500. The cause is logged here; the answer names nothing internal.
+    pub fn internal(cause: &dyn std::error::Error) -> Self {
+        tracing::error!(error = %cause, source = ?cause.source(), "request failed with an internal error");
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "An unexpected error occurred; it has been logged").into()
+    }
+}
+
+impl From<Problem> for ApiError {
+    fn from(problem: Problem) -> Self {
+        Self { problem, www_authenticate: None }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self.problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        if let Some(challenge) = self.www_authenticate {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_serialises_with_the_rfc_9457_member_names() {
+        let json = serde_json::to_value(Problem::typed(StatusCode::CONFLICT, "email-taken", "taken")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "urn:taskdeck:problem:email-taken",
+                "title": "Conflict",
+                "status": 409,
+                "detail": "taken"
+            })
+        );
+    }
+
+    #[test]
+    fn an_unauthorized_answer_challenges_for_a_bearer_token() {
+        let response = ApiError::unauthorized("no token").into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_CONTENT_TYPE);
+    }
+
+    #[test]
+    fn an_internal_error_answers_500_without_naming_its_cause() {
+        let cause = std::io::Error::other("disk I/O error in table users at /var/lib/taskdeck.db");
+        let response = ApiError::internal(&cause);
+        let body = serde_json::to_string(response.problem()).unwrap();
+        assert_eq!(response.problem().status, 500);
+        for internal in ["disk", "users", "/var/lib", "taskdeck.db"] {
+            assert!(!body.contains(internal), "{body}");
+        }
+    }
+
+    #[test]
+    fn validation_problems_list_their_fields() {
+        let error = ApiError::validation(vec![FieldError::new("name", "too short")]);
+        let json = serde_json::to_value(error.problem()).unwrap();
+        assert_eq!(json["errors"], serde_json::json!([{"field": "name", "message": "too short"}]));
+        assert_eq!(json["status"], 422);
+    }
+}

@@ -1,0 +1,145 @@
+//! The transactional outbox and its relay.
+//!
+//! Aggregates' events are written to the `outbox` table in the same transaction as the
+//! aggregate ([`sqlite::append`]). The [`Relay`], a background task of the server,
+//! reads them in order and hands each to the handlers subscribed to its type, deleting
+//! it once all succeeded. Delivery is at least once; handlers make the effect happen
+//! once by recording the event id in their own transaction (the inbox).
+
+pub mod postgres;
+mod relay;
+pub mod sqlite;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use taskdeck_kernel::{EventEnvelope, StoreError};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+pub use relay::{Relay, RelayRun, RetryPolicy};
+
+/// What a handler returns when it could not handle the event this time.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A boxed future, so handlers of different types can share one registry.
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send + 'a>>;
+
+/// Reacts to events of some types. Must tolerate redelivery of the same event.
+pub trait EventHandler: Send + Sync + 'static {
+    /// A stable name, for logs.
+    fn name(&self) -> &'static str;
+    /// The event types this handler wants.
+    fn event_types(&self) -> &'static [&'static str];
+    /// Handles one event. An error makes the relay try again later.
+    fn handle<'a>(&'a self, event: &'a EventEnvelope) -> HandlerFuture<'a>;
+}
+
+/// Which events are worth writing to the outbox. Events no handler subscribes to
+/// would only be written and deleted again, so the binary keeps just the subscribed
+/// ones; tests keep them all to inspect them.
+#[derive(Debug, Clone)]
+pub enum OutboxFilter {
+    All,
+    Only(Arc<BTreeSet<String>>),
+}
+
+impl OutboxFilter {
+    /// Keeps only events of these types.
+    #[must_use]
+    pub fn only(event_types: &[&str]) -> Self {
+        Self::Only(Arc::new(event_types.iter().map(|event_type| (*event_type).to_owned()).collect()))
+    }
+
+    /// Whether every event type `handler` subscribes to is kept.
+    #[must_use]
+    pub fn serves(&self, handler: &dyn EventHandler) -> bool {
+        handler.event_types().iter().all(|event_type| self.keeps(event_type))
+    }
+
+    #[must_use]
+    pub fn keeps(&self, event_type: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(types) => types.contains(event_type),
+        }
+    }
+}
+
+/// Wakes the relay as soon as a transaction that wrote events has committed, so
+/// delivery does not wait for the next poll.
+#[derive(Debug, Clone, Default)]
+pub struct RelaySignal(Arc<Notify>);
+
+impl RelaySignal {
+    /// Tells the relay that new events are committed.
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+
+    /// Waits until `notify` is called (a notification sent while nobody waited is kept).
+    pub async fn notified(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// An event waiting in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingEvent {
+    pub sequence: i64,
+    pub attempts: i64,
+    pub envelope: EventEnvelope,
+}
+
+/// Counts of what the outbox holds, for operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxStats {
+    pub pending: i64,
+    pub dead: i64,
+}
+
+/// Where the relay reads events and records their fate.
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Up to `limit` deliverable events, oldest first: for each aggregate, only its
+    /// oldest pending event, and only once its retry time has come.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn next_batch(
+        &self,
+        limit: i64,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<PendingEvent>, StoreError>> + Send;
+
+    /// Removes delivered events.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure (they will be delivered again).
+    fn delete_delivered(&self, sequences: &[i64]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a failed delivery; `retry_at = None` parks the event as dead.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn record_failure(
+        &self,
+        sequence: i64,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives every dead event a fresh start: pending again, attempts reset. Returns
+    /// how many were re-queued.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn requeue_dead(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// How many events are pending and dead.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn stats(&self) -> impl Future<Output = Result<OutboxStats, StoreError>> + Send;
+}

@@ -1,0 +1,315 @@
+//! PostgreSQL: the database for several stateless taskdeck instances.
+//!
+//! A pool per instance; write transactions run at READ COMMITTED and lock the rows
+//! they change (`SELECT … FOR UPDATE`), so concurrent writers of one project queue on
+//! its row instead of failing. Migrations take an advisory lock, so instances starting
+//! together apply them once.
+
+mod migrations;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Postgres, Transaction};
+use taskdeck_kernel::StoreError;
+use thiserror::Error;
+
+pub use migrations::migrator;
+
+/// How long a request waits for a free connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Error)]
+pub enum PostgresSetupError {
+    #[error("malformed PostgreSQL URL: {0}")]
+    MalformedUrl(String),
+    #[error("PostgreSQL at {target} is unreachable after {waited:?}")]
+    Unreachable {
+        target: String,
+        waited: Duration,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot apply migrations")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create a temporary database")]
+    Temporary(#[source] sqlx::Error),
+}
+
+/// Connection settings for PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PostgresSettings {
+    options: PgConnectOptions,
+    target: String,
+    /// Connections in this instance's pool.
+    pub pool_size: u32,
+    /// Longest a single statement may run; `None` for the server's default.
+    pub statement_timeout: Option<Duration>,
+    /// How long to keep retrying when the server is not reachable at start.
+    pub connect_timeout: Duration,
+}
+
+impl PostgresSettings {
+    /// Parses `postgres://USER[:PASSWORD]@HOST:PORT/DB` with default pool and timeouts.
+    ///
+    /// # Errors
+    /// `MalformedUrl` when sqlx cannot parse the URL.
+    pub fn from_url(url: &str) -> Result<Self, PostgresSetupError> {
+        let options =
+            PgConnectOptions::from_str(url).map_err(|error| PostgresSetupError::MalformedUrl(error.to_string()))?;
+        let target =
+            format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or_default());
+        Ok(Self {
+            options,
+            target,
+            pool_size: 10,
+            statement_timeout: Some(Duration::from_secs(30)),
+            connect_timeout: Duration::from_secs(30),
+        })
+    }
+
+    fn connect_options(&self) -> PgConnectOptions {
+        match self.statement_timeout {
+            Some(timeout) => self.options.clone().options([("statement_timeout", timeout.as_millis().to_string())]),
+            None => self.options.clone(),
+        }
+    }
+}
+
+/// The pool of one instance.
+#[derive(Debug, Clone)]
+pub struct PostgresDatabase {
+    pool: PgPool,
+    _temporary: Option<Arc<TemporaryDatabase>>,
+}
+
+impl PostgresDatabase {
+    /// Connects, retrying with exponential backoff while the server is unreachable,
+    /// up to `connect_timeout`.
+    ///
+    /// # Errors
+    /// `Unreachable` once the timeout has passed without a connection.
+    pub async fn connect(settings: &PostgresSettings) -> Result<Self, PostgresSetupError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            // One plain connection first, bounded by the time left: the pool would
+            // otherwise retry a refused connection silently until its own timeout.
+            let remaining = settings.connect_timeout.saturating_sub(started.elapsed());
+            let probe = tokio::time::timeout(remaining, PgConnection::connect_with(&settings.connect_options()))
+                .await
+                .unwrap_or(Err(sqlx::Error::PoolTimedOut));
+            let attempt = match probe {
+                Ok(connection) => {
+                    let _ = connection.close().await;
+                    PgPoolOptions::new()
+                        .max_connections(settings.pool_size.max(1))
+                        .acquire_timeout(ACQUIRE_TIMEOUT)
+                        .connect_with(settings.connect_options())
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            match attempt {
+                Ok(pool) => return Ok(Self { pool, _temporary: None }),
+                Err(error) if started.elapsed() + pause < settings.connect_timeout => {
+                    tracing::warn!(target_db = %settings.target, %error, retry_in = ?pause, "PostgreSQL is not reachable yet");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(error) => {
+                    return Err(PostgresSetupError::Unreachable {
+                        target: settings.target.clone(),
+                        waited: started.elapsed(),
+                        source: error,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Applies the embedded migrations not applied yet (under an advisory lock).
+    ///
+    /// # Errors
+    /// `Migrate` when a migration fails or the database holds an unknown one.
+    pub async fn migrate(&self) -> Result<(), PostgresSetupError> {
+        migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Starts a transaction (READ COMMITTED).
+    ///
+    /// # Errors
+    /// `StoreError::Backend` when no connection can be had.
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool.begin().await.map_err(StoreError::backend)
+    }
+
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn is_reachable(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A fresh, migrated database created on the server `admin_url` points at, dropped
+    /// again when the last handle is dropped. For tests.
+    ///
+    /// # Errors
+    /// When the server is unreachable or refuses to create a database.
+    pub async fn temporary(admin_url: &str) -> Result<Self, PostgresSetupError> {
+        let name = format!("taskdeck_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(admin_url).await.map_err(PostgresSetupError::Temporary)?;
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .map_err(PostgresSetupError::Temporary)?;
+        let _ = admin.close().await;
+        let guard = Arc::new(TemporaryDatabase { admin_url: admin_url.to_owned(), name: name.clone() });
+        let mut settings = PostgresSettings::from_url(admin_url)?;
+        settings.options = settings.options.database(&name);
+        settings.pool_size = 5;
+        settings.connect_timeout = Duration::from_secs(5);
+        let mut database = Self::connect(&settings).await?;
+        database._temporary = Some(guard);
+        database.migrate().await?;
+        Ok(database)
+    }
+
+    /// The URL of a temporary database, for starting the real binary on it.
+    #[must_use]
+    pub fn temporary_url(&self) -> Option<String> {
+        self._temporary.as_ref().map(|guard| guard.url())
+    }
+}
+
+/// A test database, dropped (with its connections) when the guard goes.
+#[derive(Debug)]
+struct TemporaryDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl TemporaryDatabase {
+    fn url(&self) -> String {
+        let (base, _) = self.admin_url.rsplit_once('/').unwrap_or((&self.admin_url, ""));
+        format!("{base}/{}", self.name)
+    }
+}
+
+impl Drop for TemporaryDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop cannot await, and may run inside a runtime: use a thread of its own.
+        let dropper = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(AssertSqlSafe(statement)).execute(&mut admin).await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
+}
+
+/// Whether the error is a unique-constraint violation, and on which constraint.
+#[must_use]
+pub fn unique_violation(error: &sqlx::Error) -> Option<String> {
+    error
+        .as_database_error()
+        .filter(|db| db.is_unique_violation())
+        .map(|db| db.constraint().unwrap_or_default().to_owned())
+}
+
+/// Maps an error of a write: a uniqueness violation means a concurrent writer won.
+#[must_use]
+pub fn write_error(error: sqlx::Error) -> StoreError {
+    if unique_violation(&error).is_some() { StoreError::Conflict } else { StoreError::backend(error) }
+}
+
+/// The PostgreSQL URL tests use, from `TASKDECK_TEST_POSTGRES_URL`. Without it the
+/// PostgreSQL tests say loudly that they skip, unless `TASKDECK_REQUIRE_POSTGRES` is
+/// set (as CI does), in which case a missing URL fails them.
+///
+/// # Panics
+/// When PostgreSQL is required but not configured.
+#[must_use]
+#[allow(clippy::print_stderr)]
+pub fn test_url() -> Option<String> {
+    match std::env::var("TASKDECK_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        Ok(_) | Err(_) => {
+            assert!(
+                std::env::var_os("TASKDECK_REQUIRE_POSTGRES").is_none(),
+                "TASKDECK_REQUIRE_POSTGRES is set but TASKDECK_TEST_POSTGRES_URL is not: PostgreSQL tests cannot run"
+            );
+            eprintln!(
+                "SKIPPED: PostgreSQL test; set TASKDECK_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres to run it"
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_url_is_parsed_with_production_defaults() {
+        let settings = PostgresSettings::from_url("postgres://app:secret@db.internal:6543/taskdeck").unwrap();
+        assert_eq!(settings.target, "db.internal:6543/taskdeck");
+        assert_eq!(settings.pool_size, 10);
+        assert_eq!(settings.statement_timeout, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn a_malformed_url_is_refused() {
+        assert!(PostgresSettings::from_url("postgres://[broken").is_err());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_reported_after_the_connect_timeout() {
+        let mut settings = PostgresSettings::from_url("postgres://nobody@127.0.0.1:1/none").unwrap();
+        settings.connect_timeout = Duration::from_millis(300);
+        let error = PostgresDatabase::connect(&settings).await.unwrap_err();
+        assert!(matches!(error, PostgresSetupError::Unreachable { .. }), "{error}");
+        assert!(error.to_string().contains("127.0.0.1:1/none"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_temporary_database_is_migrated_and_dropped_afterwards() {
+        let Some(admin_url) = test_url() else { return };
+        let database = PostgresDatabase::temporary(&admin_url).await.unwrap();
+        let url = database.temporary_url().unwrap();
+        let name = url.rsplit('/').next().unwrap().to_owned();
+        assert!(database.is_reachable().await);
+        let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_name IN ('users', 'projects', 'tasks', 'outbox', 'inbox', 'settings')")
+            .fetch_one(database.pool())
+            .await
+            .unwrap();
+        assert_eq!(tables, 6);
+        drop(database);
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "the temporary database is dropped");
+    }
+}

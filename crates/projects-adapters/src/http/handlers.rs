@@ -1,0 +1,320 @@
+//! Handlers of the projects routes: authenticate, extract, call the use case or the
+//! read model, map the outcome.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use taskdeck_platform::http::{ApiError, ApiJson, CurrentUser, Problem};
+use taskdeck_projects::application::{
+    self as use_cases, AddTask, CreateProject, ProjectQueries, ProjectsStore, UpdateProject,
+};
+
+use super::ProjectsState;
+use super::dto::{
+    CreateProjectRequest, CreateTaskRequest, ProjectListResponse, ProjectResponse, TaskListResponse, TaskResponse,
+    UpdateProjectRequest,
+};
+use super::errors::{command_error, project_not_found, store_error, task_not_found};
+use super::paths::{ProjectPath, TaskPath};
+
+fn created(location: String, body: impl serde::Serialize) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// Create a project.
+#[utoipa::path(
+    post, path = "/api/projects", tag = "projects", operation_id = "createProject",
+    security(("bearer" = [])),
+    request_body = CreateProjectRequest,
+    responses(
+        (status = 201, description = "Created", body = ProjectResponse,
+            headers(("Location" = String, description = "/api/projects/{id}"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid name or limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn create_project<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    ApiJson(body): ApiJson<CreateProjectRequest>,
+) -> Result<Response, ApiError> {
+    let (name, limit) = body.parse()?;
+    let project = use_cases::create_project(&state.store, state.clock.as_ref(), CreateProject { owner, name, limit })
+        .await
+        .map_err(|error| store_error(&error))?;
+    Ok(created(format!("/api/projects/{}", project.id), ProjectResponse::from(project)))
+}
+
+/// List the signed-in user's projects.
+#[utoipa::path(
+    get, path = "/api/projects", tag = "projects", operation_id = "listProjects",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Projects that are not deleted, ordered by id", body = ProjectListResponse),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn list_projects<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+) -> Result<Json<ProjectListResponse>, ApiError> {
+    let projects = state.store.projects_of(owner).await.map_err(|error| store_error(&error))?;
+    Ok(Json(ProjectListResponse::from(projects)))
+}
+
+/// Get a project.
+#[utoipa::path(
+    get, path = "/api/projects/{id}", tag = "projects", operation_id = "getProject",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    responses(
+        (status = 200, description = "The project", body = ProjectResponse),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn get_project<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    ProjectPath(id): ProjectPath,
+) -> Result<Json<ProjectResponse>, ApiError> {
+    let project = state.store.project(owner, id).await.map_err(|error| store_error(&error))?;
+    project.map(|project| Json(ProjectResponse::from(project))).ok_or_else(project_not_found)
+}
+
+/// Rename a project or change its incomplete-task limit.
+#[utoipa::path(
+    put, path = "/api/projects/{id}", tag = "projects", operation_id = "updateProject",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    request_body = UpdateProjectRequest,
+    responses(
+        (status = 200, description = "The updated project", body = ProjectResponse),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The project is archived, or the limit is below the number of incomplete tasks", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid name or limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn update_project<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    ProjectPath(id): ProjectPath,
+    ApiJson(body): ApiJson<UpdateProjectRequest>,
+) -> Result<Json<ProjectResponse>, ApiError> {
+    let (name, limit) = body.parse()?;
+    let command = UpdateProject { owner, id, name, limit };
+    let project = use_cases::update_project(&state.store, state.clock.as_ref(), command)
+        .await
+        .map_err(|error| command_error(&error))?;
+    Ok(Json(ProjectResponse::from(project)))
+}
+
+/// Archive a project whose tasks are all completed (idempotent).
+#[utoipa::path(
+    put, path = "/api/projects/{id}/archive", tag = "projects", operation_id = "archiveProject",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    responses(
+        (status = 200, description = "The archived project", body = ProjectResponse),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The project has incomplete tasks", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn archive_project<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    ProjectPath(id): ProjectPath,
+) -> Result<Json<ProjectResponse>, ApiError> {
+    let project = use_cases::archive_project(&state.store, state.clock.as_ref(), owner, id)
+        .await
+        .map_err(|error| command_error(&error))?;
+    Ok(Json(ProjectResponse::from(project)))
+}
+
+/// Make an archived project writable again (idempotent).
+#[utoipa::path(
+    put, path = "/api/projects/{id}/unarchive", tag = "projects", operation_id = "unarchiveProject",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    responses(
+        (status = 200, description = "The project, not archived", body = ProjectResponse),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn unarchive_project<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    ProjectPath(id): ProjectPath,
+) -> Result<Json<ProjectResponse>, ApiError> {
+    let project = use_cases::unarchive_project(&state.store, state.clock.as_ref(), owner, id)
+        .await
+        .map_err(|error| command_error(&error))?;
+    Ok(Json(ProjectResponse::from(project)))
+}
+
+/// Delete an archived project (soft delete; it cannot be restored through the API).
+#[utoipa::path(
+    delete, path = "/api/projects/{id}", tag = "projects", operation_id = "deleteProject",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The project is not archived", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn delete_project<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    ProjectPath(id): ProjectPath,
+) -> Result<StatusCode, ApiError> {
+    use_cases::delete_project(&state.store, state.clock.as_ref(), owner, id)
+        .await
+        .map_err(|error| command_error(&error))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Add a task to a project.
+#[utoipa::path(
+    post, path = "/api/projects/{id}/tasks", tag = "projects", operation_id = "createTask",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    request_body = CreateTaskRequest,
+    responses(
+        (status = 201, description = "Created with the project's next number", body = TaskResponse,
+            headers(("Location" = String, description = "/api/projects/{id}/tasks/{number}"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The project is archived, or its incomplete-task limit is reached", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid name", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn create_task<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    ProjectPath(project): ProjectPath,
+    ApiJson(body): ApiJson<CreateTaskRequest>,
+) -> Result<Response, ApiError> {
+    let name = body.parse()?;
+    let task = use_cases::add_task(&state.store, state.clock.as_ref(), AddTask { owner, project, name })
+        .await
+        .map_err(|error| command_error(&error))?;
+    Ok(created(format!("/api/projects/{project}/tasks/{}", task.number), TaskResponse::from(task)))
+}
+
+/// List a project's tasks.
+#[utoipa::path(
+    get, path = "/api/projects/{id}/tasks", tag = "projects", operation_id = "listTasks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    responses(
+        (status = 200, description = "Tasks ordered by number", body = TaskListResponse),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn list_tasks<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    ProjectPath(project): ProjectPath,
+) -> Result<Json<TaskListResponse>, ApiError> {
+    let tasks = state.store.tasks(owner, project).await.map_err(|error| store_error(&error))?;
+    tasks.map(|tasks| Json(TaskListResponse::from(tasks))).ok_or_else(project_not_found)
+}
+
+/// Get a task.
+#[utoipa::path(
+    get, path = "/api/projects/{id}/tasks/{number}", tag = "projects", operation_id = "getTask",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Project id", minimum = 1),
+        ("number" = i64, Path, description = "Task number within the project", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "The task", body = TaskResponse),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project or task, or someone else's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn get_task<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    TaskPath(project, number): TaskPath,
+) -> Result<Json<TaskResponse>, ApiError> {
+    let task = state.store.task(owner, project, number).await.map_err(|error| store_error(&error))?;
+    match task {
+        Some(task) => Ok(Json(TaskResponse::from(task))),
+        None => {
+            // Say which of the two is missing, without revealing other users' projects.
+            let visible = state.store.project(owner, project).await.map_err(|error| store_error(&error))?;
+            Err(if visible.is_some() { task_not_found() } else { project_not_found() })
+        }
+    }
+}
+
+/// Mark a task completed (idempotent: the first completion time stays).
+#[utoipa::path(
+    put, path = "/api/projects/{id}/tasks/{number}/complete", tag = "projects", operation_id = "completeTask",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Project id", minimum = 1),
+        ("number" = i64, Path, description = "Task number within the project", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "The completed task", body = TaskResponse),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project or task, or someone else's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The project is archived", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn complete_task<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    TaskPath(project, number): TaskPath,
+) -> Result<Json<TaskResponse>, ApiError> {
+    let task = use_cases::complete_task(&state.store, state.clock.as_ref(), owner, project, number)
+        .await
+        .map_err(|error| command_error(&error))?;
+    Ok(Json(TaskResponse::from(task)))
+}
+
+/// Mark a task incomplete again (idempotent).
+#[utoipa::path(
+    put, path = "/api/projects/{id}/tasks/{number}/incomplete", tag = "projects", operation_id = "incompleteTask",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Project id", minimum = 1),
+        ("number" = i64, Path, description = "Task number within the project", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "The incomplete task", body = TaskResponse),
+        (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project or task, or someone else's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The project is archived, or re-opening would exceed its incomplete-task limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn incomplete_task<S: ProjectsStore + ProjectQueries + Clone>(
+    State(state): State<ProjectsState<S>>,
+    CurrentUser(owner): CurrentUser,
+    TaskPath(project, number): TaskPath,
+) -> Result<Json<TaskResponse>, ApiError> {
+    let task = use_cases::reopen_task(&state.store, state.clock.as_ref(), owner, project, number)
+        .await
+        .map_err(|error| command_error(&error))?;
+    Ok(Json(TaskResponse::from(task)))
+}

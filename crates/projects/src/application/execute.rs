@@ -1,0 +1,75 @@
+//! The shape every command on an existing project shares: open a unit of work, load
+//! the caller's project (and at most one task), let the aggregate decide, store, commit;
+//! start over when a concurrent writer got there first.
+
+use std::convert::Infallible;
+
+use taskdeck_kernel::{ConflictAware, StoreError, UserId, retry_on_conflict};
+use thiserror::Error;
+
+use super::ports::{ProjectsStore, ProjectsTransaction};
+use crate::domain::{Project, ProjectId, TaskNumber};
+
+/// Why a command on a project failed. `E` is the domain's refusal for this command.
+#[derive(Debug, Error)]
+pub enum CommandError<E> {
+    /// No such project, deleted, or owned by someone else: indistinguishable on purpose.
+    #[error("project not found")]
+    ProjectNotFound,
+    /// The project's rules refuse the change.
+    #[error(transparent)]
+    Rejected(E),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl<E> ConflictAware for CommandError<E> {
+    fn is_conflict(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Conflict))
+    }
+}
+
+impl CommandError<Infallible> {
+    /// Widens an error of a command the domain never refuses.
+    pub fn widen<E>(self) -> CommandError<E> {
+        match self {
+            Self::ProjectNotFound => CommandError::ProjectNotFound,
+            Self::Store(error) => CommandError::Store(error),
+            Self::Rejected(never) => match never {},
+        }
+    }
+}
+
+/// Runs `change` on the caller's project inside a unit of work, retrying on conflicts.
+/// Nothing is written when the aggregate recorded no change.
+pub(super) async fn execute_on_project<S, T, E>(
+    store: &S,
+    owner: UserId,
+    id: ProjectId,
+    with_task: Option<TaskNumber>,
+    change: impl Fn(&mut Project) -> Result<T, E> + Sync,
+) -> Result<T, CommandError<E>>
+where
+    S: ProjectsStore,
+    T: Send,
+    E: Send,
+{
+    retry_on_conflict(|| {
+        let change = &change;
+        async move {
+            let mut transaction = store.begin().await?;
+            let mut project = transaction
+                .project(id, with_task)
+                .await?
+                .filter(|project| project.is_owned_by(owner) && !project.is_deleted())
+                .ok_or(CommandError::ProjectNotFound)?;
+            let outcome = change(&mut project).map_err(CommandError::Rejected)?;
+            if project.has_changes() {
+                transaction.save(&mut project).await?;
+                transaction.commit().await?;
+            }
+            Ok(outcome)
+        }
+    })
+    .await
+}

@@ -1,0 +1,85 @@
+//! The command line. Every option can also come from an environment variable; a flag
+//! wins over the variable.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "taskdeck", version, about = "Task management HTTP API: users, projects and tasks")]
+pub struct Cli {
+    /// Log line format on stderr (the filter comes from RUST_LOG).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations and serve the HTTP API with its outbox relay.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Create the demo user test@email.com / password with sample projects.
+    Seed(DatabaseArgs),
+    /// Print the OpenAPI document as JSON.
+    Openapi,
+    /// Show how many events wait in the outbox and how many are parked as dead.
+    Outbox(OutboxArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutboxArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Give every dead event a fresh start (pending again, attempts reset).
+    #[arg(long)]
+    pub requeue_dead: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// sqlite://PATH (created if missing) or postgres://USER[:PASSWORD]@HOST:PORT/DB.
+    #[arg(long, env = "TASKDECK_DATABASE_URL", default_value = "sqlite://taskdeck.db")]
+    pub database_url: String,
+
+    /// PostgreSQL: connections in this instance's pool.
+    #[arg(long, env = "TASKDECK_DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool_size: u32,
+
+    /// PostgreSQL: longest a single statement may run, in milliseconds (0 = the server's default).
+    #[arg(long, env = "TASKDECK_DATABASE_STATEMENT_TIMEOUT", default_value_t = 30_000)]
+    pub database_statement_timeout: u64,
+
+    /// PostgreSQL: how long to keep retrying, in seconds, when the server is not reachable at start.
+    #[arg(long, env = "TASKDECK_DATABASE_CONNECT_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub database_connect_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Listen address; port 0 picks a free port (the log says which).
+    #[arg(long, env = "TASKDECK_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Token signing key. When unset, a random key is generated once and kept in the
+    /// database, so tokens survive restarts.
+    #[arg(long, env = "TASKDECK_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "TASKDECK_ACCESS_TOKEN_TTL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub access_token_ttl: u64,
+}

@@ -1,0 +1,96 @@
+//! Configuration values parsed from the command line: which database to use.
+
+use std::time::Duration;
+
+use taskdeck_platform::postgres::{PostgresSettings, PostgresSetupError};
+use taskdeck_platform::sqlite::{SqliteSettings, SqliteSetupError};
+
+use crate::cli::DatabaseArgs;
+use thiserror::Error;
+
+/// The storage backend a URL selects.
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    Sqlite(SqliteSettings),
+    Postgres(Box<PostgresSettings>),
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Sqlite(#[from] SqliteSetupError),
+    #[error(transparent)]
+    Postgres(#[from] PostgresSetupError),
+    #[error("unsupported database URL {url:?}: expected sqlite://PATH or postgres://USER@HOST:PORT/DB")]
+    UnknownScheme { url: String },
+}
+
+impl DatabaseConfig {
+    /// # Errors
+    /// `ConfigError` for a URL of an unknown scheme, or a malformed one.
+    pub fn from_url(url: &str) -> Result<Self, ConfigError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite(SqliteSettings::from_url(url)?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(Box::new(PostgresSettings::from_url(url)?)))
+        } else {
+            Err(ConfigError::UnknownScheme { url: redact(url) })
+        }
+    }
+
+    /// The database settings of the command line.
+    ///
+    /// # Errors
+    /// As [`DatabaseConfig::from_url`].
+    pub fn from_args(args: &DatabaseArgs) -> Result<Self, ConfigError> {
+        let mut config = Self::from_url(&args.database_url)?;
+        if let Self::Postgres(settings) = &mut config {
+            settings.pool_size = args.database_pool_size;
+            settings.statement_timeout =
+                (args.database_statement_timeout > 0).then(|| Duration::from_millis(args.database_statement_timeout));
+            settings.connect_timeout = Duration::from_secs(args.database_connect_timeout);
+        }
+        Ok(config)
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***{}", &url[..scheme_end], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sqlite_url_selects_sqlite() {
+        assert!(matches!(DatabaseConfig::from_url("sqlite://taskdeck.db"), Ok(DatabaseConfig::Sqlite(_))));
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_a_configuration_error() {
+        assert!(matches!(DatabaseConfig::from_url("mysql://x/y"), Err(ConfigError::UnknownScheme { .. })));
+        assert!(matches!(DatabaseConfig::from_url("taskdeck.db"), Err(ConfigError::UnknownScheme { .. })));
+    }
+
+    #[test]
+    fn a_postgres_url_selects_postgres() {
+        assert!(matches!(DatabaseConfig::from_url("postgres://bob@db:5432/app"), Ok(DatabaseConfig::Postgres(_))));
+    }
+
+    #[test]
+    fn passwords_never_appear_in_messages() {
+        let error = DatabaseConfig::from_url("mysql://bob:s3cret@db:5432/app").unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+}

@@ -1,0 +1,329 @@
+//! The architecture's hard rules, checked over the real dependency graph.
+//!
+//! `cargo metadata` gives the resolved graph of the workspace; only normal
+//! dependencies count (dev- and build-dependencies are not part of what a crate links
+//! against in production). Each broken rule is reported with the chain of crates that
+//! breaks it, so the fix is obvious from the failure message.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+const KERNEL: &str = "taskdeck-kernel";
+const ACCOUNTS: &str = "taskdeck-accounts";
+const PROJECTS: &str = "taskdeck-projects";
+const PLATFORM: &str = "taskdeck-platform";
+const ACCOUNTS_ADAPTERS: &str = "taskdeck-accounts-adapters";
+const PROJECTS_ADAPTERS: &str = "taskdeck-projects-adapters";
+const BINARY: &str = "taskdeck";
+
+/// The crates that must stay pure: the shared kernel and each context's domain and
+/// application layers.
+const PURE_CRATES: [&str; 3] = [KERNEL, ACCOUNTS, PROJECTS];
+
+/// Crate families (the crate itself and every `<family>-…` crate, such as `sqlx-core`
+/// or `tower-http`) that pure crates must not reach, even transitively.
+const INFRASTRUCTURE_FAMILIES: [&str; 7] = ["sqlx", "axum", "hyper", "tokio", "tower", "utoipa", "http"];
+
+/// The two bounded contexts, each with its crates.
+const ACCOUNTS_CONTEXT: [&str; 2] = [ACCOUNTS, ACCOUNTS_ADAPTERS];
+const PROJECTS_CONTEXT: [&str; 2] = [PROJECTS, PROJECTS_ADAPTERS];
+
+/// A dependency graph over packages: normal dependencies only.
+#[derive(Debug, Default)]
+struct Graph {
+    /// Package id → crate name, for messages and rules.
+    names: HashMap<String, String>,
+    /// Package id → ids of its normal dependencies.
+    dependencies: HashMap<String, Vec<String>>,
+    /// Ids of the workspace members.
+    members: BTreeSet<String>,
+}
+
+impl Graph {
+    /// A graph from `(crate, dependency)` edges, using names as ids; `members` are the
+    /// workspace crates. For testing the rules themselves.
+    fn from_edges(members: &[&str], edges: &[(&str, &str)]) -> Self {
+        let mut graph = Self::default();
+        for name in members.iter().copied().chain(edges.iter().flat_map(|(from, to)| [*from, *to])) {
+            graph.names.insert(name.to_owned(), name.to_owned());
+            graph.dependencies.entry(name.to_owned()).or_default();
+        }
+        for (from, to) in edges {
+            graph.dependencies.entry((*from).to_owned()).or_default().push((*to).to_owned());
+        }
+        graph.members = members.iter().map(|name| (*name).to_owned()).collect();
+        graph
+    }
+
+    /// Reads the output of `cargo metadata --format-version 1`.
+    fn from_metadata(metadata: &Value) -> Self {
+        let mut graph = Self::default();
+        for package in metadata["packages"].as_array().expect("`packages` is an array") {
+            let id = package["id"].as_str().expect("a package has an id");
+            let name = package["name"].as_str().expect("a package has a name");
+            graph.names.insert(id.to_owned(), name.to_owned());
+        }
+        graph.members = metadata["workspace_members"]
+            .as_array()
+            .expect("`workspace_members` is an array")
+            .iter()
+            .map(|id| id.as_str().expect("a member id is a string").to_owned())
+            .collect();
+        let nodes = metadata["resolve"]["nodes"].as_array().expect("`resolve.nodes` is an array (no --no-deps)");
+        for node in nodes {
+            let id = node["id"].as_str().expect("a node has an id");
+            let normal = node["deps"]
+                .as_array()
+                .expect("a node lists its deps")
+                .iter()
+                .filter(|dependency| {
+                    // `kind` is null for a normal dependency, "dev" or "build" otherwise.
+                    dependency["dep_kinds"]
+                        .as_array()
+                        .expect("a dependency lists its kinds")
+                        .iter()
+                        .any(|kind| kind["kind"].is_null())
+                })
+                .map(|dependency| dependency["pkg"].as_str().expect("a dependency names its package").to_owned())
+                .collect();
+            graph.dependencies.insert(id.to_owned(), normal);
+        }
+        graph
+    }
+
+    /// The id of the workspace member called `name`.
+    fn member(&self, name: &str) -> Option<&str> {
+        self.members.iter().map(String::as_str).find(|id| self.name(id) == name)
+    }
+
+    fn name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.names.get(id).map_or(id, String::as_str)
+    }
+
+    /// The shortest chain of normal dependencies from `from` to a crate whose name
+    /// satisfies `is_target`, as crate names, or `None` when there is none.
+    fn path_to(&self, from: &str, is_target: impl Fn(&str) -> bool) -> Option<Vec<String>> {
+        let mut parent: HashMap<&str, &str> = HashMap::new();
+        let mut queue = VecDeque::from([from]);
+        let mut seen = BTreeSet::from([from]);
+        while let Some(current) = queue.pop_front() {
+            if current != from && is_target(self.name(current)) {
+                let mut path = vec![self.name(current).to_owned()];
+                let mut step = current;
+                while let Some(previous) = parent.get(step) {
+                    path.push(self.name(previous).to_owned());
+                    step = previous;
+                }
+                path.reverse();
+                return Some(path);
+            }
+            for next in self.dependencies.get(current).into_iter().flatten() {
+                if seen.insert(next) {
+                    parent.insert(next, current);
+                    queue.push_back(next);
+                }
+            }
+        }
+        None
+    }
+}
+
+fn show(path: &[String]) -> String {
+    path.join(" -> ")
+}
+
+/// Rule 1: the accounts and projects contexts never depend on each other, in any crate.
+fn context_isolation_violations(graph: &Graph) -> Vec<String> {
+    let mut violations = Vec::new();
+    for (context, other) in [(ACCOUNTS_CONTEXT, PROJECTS_CONTEXT), (PROJECTS_CONTEXT, ACCOUNTS_CONTEXT)] {
+        for name in context {
+            let Some(id) = graph.member(name) else { continue };
+            if let Some(path) = graph.path_to(id, |dependency| other.contains(&dependency)) {
+                violations.push(format!("{name} must not depend on the other context: {}", show(&path)));
+            }
+        }
+    }
+    violations
+}
+
+/// Whether `name` is an infrastructure crate: one of the families or a member of one.
+fn is_infrastructure(name: &str) -> bool {
+    INFRASTRUCTURE_FAMILIES
+        .iter()
+        .any(|family| name == *family || name.strip_prefix(family).is_some_and(|rest| rest.starts_with('-')))
+}
+
+/// Rule 2: the kernel and the contexts' domain and application crates reach no
+/// database, HTTP or async runtime crate, even transitively.
+fn purity_violations(graph: &Graph) -> Vec<String> {
+    PURE_CRATES
+        .iter()
+        .filter_map(|name| {
+            let id = graph.member(name)?;
+            let path = graph.path_to(id, is_infrastructure)?;
+            Some(format!("{name} must stay free of infrastructure crates: {}", show(&path)))
+        })
+        .collect()
+}
+
+/// Rule 3: the binary is the only crate that depends on the adapters of both contexts.
+fn composition_root_violations(graph: &Graph) -> Vec<String> {
+    graph
+        .members
+        .iter()
+        .filter(|id| graph.name(id) != BINARY)
+        .filter_map(|id| {
+            let to_accounts = graph.path_to(id, |name| name == ACCOUNTS_ADAPTERS)?;
+            let to_projects = graph.path_to(id, |name| name == PROJECTS_ADAPTERS)?;
+            Some(format!(
+                "only {BINARY} may depend on both contexts' adapters, but {} does: {} and {}",
+                graph.name(id),
+                show(&to_accounts),
+                show(&to_projects)
+            ))
+        })
+        .collect()
+}
+
+/// The resolved dependency graph of this workspace.
+fn workspace_graph() -> Graph {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(&manifest)
+        .output()
+        .expect("cargo metadata can be run");
+    assert!(output.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
+    Graph::from_metadata(&metadata)
+}
+
+fn assert_no_violations(violations: &[String]) {
+    assert!(violations.is_empty(), "architecture rules broken:\n  {}", violations.join("\n  "));
+}
+
+#[test]
+fn the_workspace_graph_holds_every_crate_so_the_rules_cannot_pass_vacuously() {
+    let graph = workspace_graph();
+    let members: BTreeMap<&str, &str> =
+        graph.members.iter().map(|id| (graph.name(id), id.as_str())).collect::<BTreeMap<_, _>>();
+    for name in [KERNEL, ACCOUNTS, PROJECTS, PLATFORM, ACCOUNTS_ADAPTERS, PROJECTS_ADAPTERS, BINARY] {
+        assert!(members.contains_key(name), "{name} is missing from the workspace members {members:?}");
+    }
+    let binary = graph.member(BINARY).expect("the binary is a member");
+    for adapters in [ACCOUNTS_ADAPTERS, PROJECTS_ADAPTERS] {
+        assert!(graph.path_to(binary, |name| name == adapters).is_some(), "{BINARY} should wire {adapters}");
+    }
+    let platform = graph.member(PLATFORM).expect("the platform is a member");
+    assert!(
+        graph.path_to(platform, |name| name == "sqlx").is_some(),
+        "the platform's normal dependencies should include sqlx; is the graph read correctly?"
+    );
+}
+
+#[test]
+fn the_accounts_and_projects_contexts_never_depend_on_each_other() {
+    assert_no_violations(&context_isolation_violations(&workspace_graph()));
+}
+
+#[test]
+fn the_kernel_and_the_contexts_domain_and_application_reach_no_database_http_or_runtime_crate() {
+    assert_no_violations(&purity_violations(&workspace_graph()));
+}
+
+#[test]
+fn only_the_binary_depends_on_the_adapters_of_both_contexts() {
+    assert_no_violations(&composition_root_violations(&workspace_graph()));
+}
+
+#[test]
+fn the_checker_flags_a_pure_crate_that_reaches_tokio_through_another_crate() {
+    let graph = Graph::from_edges(
+        &[KERNEL, ACCOUNTS, PROJECTS],
+        &[(ACCOUNTS, KERNEL), (PROJECTS, KERNEL), (KERNEL, "some-helper"), ("some-helper", "tokio")],
+    );
+    let violations = purity_violations(&graph);
+    assert_eq!(violations.len(), 3, "{violations:?}");
+    assert!(
+        violations
+            .iter()
+            .any(|violation| violation.contains("taskdeck-accounts -> taskdeck-kernel -> some-helper -> tokio")),
+        "{violations:?}"
+    );
+}
+
+#[test]
+fn the_checker_flags_one_context_reaching_the_other_through_a_shared_crate() {
+    let graph = Graph::from_edges(
+        &[KERNEL, ACCOUNTS, PROJECTS, PLATFORM, ACCOUNTS_ADAPTERS, PROJECTS_ADAPTERS],
+        &[(ACCOUNTS_ADAPTERS, PLATFORM), (PLATFORM, PROJECTS), (PROJECTS, KERNEL)],
+    );
+    assert_eq!(
+        context_isolation_violations(&graph),
+        vec![
+            "taskdeck-accounts-adapters must not depend on the other context: \
+             taskdeck-accounts-adapters -> taskdeck-platform -> taskdeck-projects"
+                .to_owned()
+        ]
+    );
+}
+
+#[test]
+fn the_checker_flags_a_second_composition_root() {
+    let graph = Graph::from_edges(
+        &[PLATFORM, ACCOUNTS_ADAPTERS, PROJECTS_ADAPTERS, BINARY, "taskdeck-extra"],
+        &[
+            (BINARY, ACCOUNTS_ADAPTERS),
+            (BINARY, PROJECTS_ADAPTERS),
+            ("taskdeck-extra", ACCOUNTS_ADAPTERS),
+            ("taskdeck-extra", PROJECTS_ADAPTERS),
+        ],
+    );
+    let violations = composition_root_violations(&graph);
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert!(violations[0].contains("taskdeck-extra -> taskdeck-accounts-adapters"), "{violations:?}");
+}
+
+/// Metadata of a kernel whose only dependency is tokio, of the given kinds.
+fn kernel_depending_on_tokio_as(kinds: &[Value]) -> Value {
+    let dep_kinds: Vec<Value> = kinds.iter().map(|kind| serde_json::json!({ "kind": kind, "target": null })).collect();
+    serde_json::json!({
+        "packages": [{ "id": "k", "name": KERNEL }, { "id": "t", "name": "tokio" }],
+        "workspace_members": ["k"],
+        "resolve": { "nodes": [
+            { "id": "k", "deps": [{ "name": "tokio", "pkg": "t", "dep_kinds": dep_kinds }] },
+            { "id": "t", "deps": [] },
+        ] },
+    })
+}
+
+#[test]
+fn the_checker_ignores_dev_and_build_dependencies() {
+    for kinds in [vec![Value::from("dev")], vec![Value::from("build")], vec![Value::from("dev"), Value::from("build")]]
+    {
+        let graph = Graph::from_metadata(&kernel_depending_on_tokio_as(&kinds));
+        assert_eq!(purity_violations(&graph), Vec::<String>::new(), "{kinds:?}");
+    }
+}
+
+#[test]
+fn the_checker_counts_a_dependency_that_is_normal_as_well_as_dev() {
+    let graph = Graph::from_metadata(&kernel_depending_on_tokio_as(&[Value::from("dev"), Value::Null]));
+    assert_eq!(
+        purity_violations(&graph),
+        vec!["taskdeck-kernel must stay free of infrastructure crates: taskdeck-kernel -> tokio".to_owned()]
+    );
+}
+
+#[test]
+fn infrastructure_families_include_their_satellite_crates_but_not_lookalikes() {
+    for name in ["sqlx", "sqlx-core", "tokio-util", "tower-http", "http", "http-body", "utoipa-gen"] {
+        assert!(is_infrastructure(name), "{name}");
+    }
+    for name in ["httparse", "towerlike", "serde", "taskdeck-kernel"] {
+        assert!(!is_infrastructure(name), "{name}");
+    }
+}

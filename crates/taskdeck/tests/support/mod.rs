@@ -1,0 +1,880 @@
+//! Black-box harness: runs the real `taskdeck` binary as a child process on a
+//! temporary directory and database, and talks to it over TCP.
+//!
+//! Every wait is bounded by a deadline and fails loudly with the process's log.
+
+#![allow(dead_code, unused_macros, unused_imports)] // each test file uses a different part of the harness
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use taskdeck_platform::postgres::PostgresDatabase;
+
+/// How long the binary may take to log `listening on`.
+pub const START_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a stopped server or a one-shot command may take to exit.
+pub const EXIT_DEADLINE: Duration = Duration::from_secs(30);
+/// How long the starter project may take to appear after registration. The contract
+/// says "within a second in normal operation"; this leaves room for a loaded machine.
+pub const STARTER_DEADLINE: Duration = Duration::from_secs(5);
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const STARTER_PROJECT: &str = "My first project";
+
+/// Variables of taskdeck's configuration, removed from every child's environment so
+/// the developer's shell cannot change what a test runs.
+const TASKDECK_VARIABLES: [&str; 7] = [
+    "TASKDECK_DATABASE_URL",
+    "TASKDECK_DATABASE_POOL_SIZE",
+    "TASKDECK_DATABASE_STATEMENT_TIMEOUT",
+    "TASKDECK_DATABASE_CONNECT_TIMEOUT",
+    "TASKDECK_BIND",
+    "TASKDECK_JWT_SECRET",
+    "TASKDECK_ACCESS_TOKEN_TTL",
+];
+
+/// `sqlite://DIR/taskdeck.db`.
+pub fn database_url(dir: &Path) -> String {
+    format!("sqlite://{}", database_path(dir).display())
+}
+
+pub fn database_path(dir: &Path) -> PathBuf {
+    dir.join("taskdeck.db")
+}
+
+/// The binary with a clean environment, run in `dir`, logging at `info` without colours.
+pub fn taskdeck(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskdeck"));
+    command.current_dir(dir).stdin(Stdio::null()).env("RUST_LOG", "info").env("NO_COLOR", "1");
+    for variable in TASKDECK_VARIABLES {
+        command.env_remove(variable);
+    }
+    command
+}
+
+/// `taskdeck serve` on a free port and the database file in `dir`.
+pub fn serve(dir: &Path) -> Command {
+    let mut command = taskdeck(dir);
+    command.args(["serve", "--bind", "127.0.0.1:0", "--database-url", &database_url(dir)]);
+    command
+}
+
+/// The stderr lines of a child, collected by a thread as they come.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    inner: Arc<(Mutex<LogState>, Condvar)>,
+}
+
+#[derive(Debug, Default)]
+struct LogState {
+    lines: Vec<String>,
+    closed: bool,
+}
+
+impl Log {
+    /// Drains `stream` line by line in a thread until it closes.
+    fn collect(stream: impl Read + Send + 'static) -> Self {
+        let log = Self::default();
+        let sink = log.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                sink.state().lines.push(strip_ansi(&line));
+                sink.inner.1.notify_all();
+            }
+            sink.state().closed = true;
+            sink.inner.1.notify_all();
+        });
+        log
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, LogState> {
+        self.inner.0.lock().expect("log lock")
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.state().lines.clone()
+    }
+
+    pub fn text(&self) -> String {
+        self.lines().join("\n")
+    }
+
+    /// Waits until a line satisfies `matches` (returning it), or the stream closes or
+    /// the deadline passes (returning `None`). Wakes as soon as a line arrives, so a
+    /// caller can act on a line while the process is still right after writing it.
+    pub fn wait_for(&self, deadline: Duration, mut matches: impl FnMut(&str) -> bool) -> Option<String> {
+        let until = Instant::now() + deadline;
+        let mut state = self.state();
+        let mut seen = 0;
+        loop {
+            if let Some(found) = state.lines[seen..].iter().find(|line| matches(line)) {
+                return Some(found.clone());
+            }
+            seen = state.lines.len();
+            let now = Instant::now();
+            if state.closed || now >= until {
+                return None;
+            }
+            state = self.inner.1.wait_timeout(state, until - now).expect("log lock").0;
+        }
+    }
+
+    /// How many lines contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.state().lines.iter().filter(|line| line.contains(needle)).count()
+    }
+
+    /// Waits until the stream is closed (the process exited), up to the deadline.
+    fn wait_closed(&self, deadline: Duration) {
+        let until = Instant::now() + deadline;
+        let mut state = self.state();
+        while !state.closed {
+            let now = Instant::now();
+            if now >= until {
+                return;
+            }
+            state = self.inner.1.wait_timeout(state, until - now).expect("log lock").0;
+        }
+    }
+}
+
+/// Removes terminal colour sequences, in case a build logs with colours into a pipe.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-byte
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A running `taskdeck serve`. Killed (SIGKILL) when dropped.
+#[derive(Debug)]
+pub struct Server {
+    child: Option<Child>,
+    pub address: SocketAddr,
+    pub base: String,
+    pub log: Log,
+}
+
+impl Server {
+    /// `taskdeck serve` on a free port and `DIR/taskdeck.db`.
+    pub fn start(dir: &Path) -> Self {
+        Self::spawn(serve(dir))
+    }
+
+    /// Runs `command` (a `serve`) and waits for its `listening on http://ADDR` line.
+    pub fn spawn(command: Command) -> Self {
+        Self::launch(command).listening()
+    }
+
+    /// Runs `command` (a `serve`) without waiting: several servers launched one after
+    /// the other start at the same time.
+    pub fn launch(mut command: Command) -> Launched {
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+        let log = Log::collect(child.stderr.take().expect("piped stderr"));
+        Launched { child: Some(child), log }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running child").id()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`, `KILL`) with the `kill` command.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap_or_else(|error| panic!("cannot run kill -{name}: {error}"));
+        assert!(status.success(), "kill -{name} {} failed: {status}", self.pid());
+    }
+
+    /// Waits for the process to exit (failing loudly after the deadline) and returns
+    /// its status; the log is complete afterwards.
+    pub fn wait_exit(&mut self, deadline: Duration) -> ExitStatus {
+        let child = self.child.as_mut().expect("running child");
+        let until = Instant::now() + deadline;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    self.child = None;
+                    self.log.wait_closed(Duration::from_secs(5));
+                    return status;
+                }
+                Ok(None) if Instant::now() < until => thread::sleep(Duration::from_millis(20)),
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    self.child = None;
+                    panic!("taskdeck did not exit within {deadline:?}; its stderr:\n{}", self.log.text());
+                }
+                Err(error) => panic!("cannot wait for taskdeck: {error}"),
+            }
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(mut self) -> (ExitStatus, Log) {
+        self.signal("TERM");
+        let status = self.wait_exit(EXIT_DEADLINE);
+        (status, self.log.clone())
+    }
+
+    /// Waits for the process to exit by itself (after a signal sent earlier).
+    pub fn finish(mut self) -> (ExitStatus, Log) {
+        let status = self.wait_exit(EXIT_DEADLINE);
+        (status, self.log.clone())
+    }
+
+    /// SIGKILL (`Child::kill`), then waits for the process to be gone.
+    pub fn kill_hard(mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL the server");
+            child.wait().expect("reap the server");
+        }
+    }
+}
+
+/// A `taskdeck serve` started but not yet known to listen. Killed when dropped.
+#[derive(Debug)]
+pub struct Launched {
+    child: Option<Child>,
+    pub log: Log,
+}
+
+impl Launched {
+    /// Waits for the `listening on http://ADDR` line, failing loudly with the log.
+    pub fn listening(mut self) -> Server {
+        let mut child = self.child.take().expect("launched child");
+        let log = self.log.clone();
+        let line = log.wait_for(START_DEADLINE, |line| line.contains("listening on http://"));
+        let Some(line) = line else {
+            let _ = child.kill();
+            let status = child.wait();
+            log.wait_closed(Duration::from_secs(2));
+            panic!(
+                "taskdeck did not log `listening on http://ADDR` within {START_DEADLINE:?} (exit: {status:?}); \
+                 its stderr:\n{}",
+                log.text()
+            );
+        };
+        let address = line
+            .split("listening on http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|address| address.parse::<SocketAddr>().ok())
+            .unwrap_or_else(|| panic!("cannot read the address in {line:?}"));
+        Server { child: Some(child), address, base: format!("http://{address}"), log }
+    }
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// What a one-shot command printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn stderr_lines(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|line| !line.trim().is_empty()).collect()
+    }
+}
+
+/// Runs `command` to completion, killing it and failing loudly after the deadline.
+pub fn run_to_exit(mut command: Command) -> Finished {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+    let stdout = read_in_thread(child.stdout.take().expect("piped stdout"));
+    let stderr = read_in_thread(child.stderr.take().expect("piped stderr"));
+    let until = Instant::now() + EXIT_DEADLINE;
+    let status = loop {
+        match child.try_wait().expect("wait for taskdeck") {
+            Some(status) => break status,
+            None if Instant::now() < until => thread::sleep(Duration::from_millis(20)),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{command:?} did not exit within {EXIT_DEADLINE:?}; its stderr:\n{}",
+                    stderr.join().unwrap_or_default()
+                );
+            }
+        }
+    };
+    Finished { status, stdout: stdout.join().expect("stdout reader"), stderr: stderr.join().expect("stderr reader") }
+}
+
+fn read_in_thread(mut stream: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text
+    })
+}
+
+/// Polls `probe` until it returns `Some`, failing loudly with `what` after the deadline.
+pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let until = Instant::now() + deadline;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < until, "gave up after {deadline:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A small HTTP client for one server.
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+/// A response read whole: status, headers and JSON body (`Null` when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).unwrap_or_else(|| panic!("no {name} header in {self:?}")).to_str().expect("ascii header")
+    }
+
+    /// Asserts the status, showing the whole reply when it differs.
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected reply: {self:#?}");
+        self
+    }
+}
+
+impl Api {
+    pub fn new(server: &Server) -> Self {
+        Self::at(&server.base)
+    }
+
+    pub fn at(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .no_proxy()
+            .build()
+            .expect("build the HTTP client");
+        Self { base: base.to_owned(), http }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn read(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("read the response body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, headers, body }
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        Self::read(request.send().await.expect("send the request")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(self.http.get(self.url(path)).bearer_auth(token)).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(self.http.post(self.url(path)).bearer_auth(token).json(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str) -> Reply {
+        self.send(self.http.put(self.url(path)).bearer_auth(token)).await
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> Reply {
+        self.send(self.http.post(self.url("/api/users")).json(&json!({"email": email, "password": password}))).await
+    }
+
+    /// Logs in with the OAuth2 password form.
+    pub async fn login_form(&self, email: &str, password: &str) -> Reply {
+        self.send(self.http.post(self.url("/api/users/login")).form(&[("username", email), ("password", password)]))
+            .await
+    }
+
+    /// Logs in (form) and returns the access token; fails unless the answer is 200.
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        let reply = self.login_form(email, password).await.expect(200);
+        reply.body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    /// Registers and logs in; returns the token.
+    pub async fn newcomer(&self, email: &str) -> String {
+        self.register(email, PASSWORD).await.expect(201);
+        self.token(email, PASSWORD).await
+    }
+
+    /// `GET /api/users/me`, expecting 200.
+    pub async fn me(&self, token: &str) -> Value {
+        self.get("/api/users/me", token).await.expect(200).body
+    }
+
+    /// Waits for the starter project to be listed in `me` and returns its id.
+    pub async fn starter_project(&self, token: &str) -> i64 {
+        eventually(STARTER_DEADLINE, "the starter project in GET /api/users/me", || async {
+            let me = self.me(token).await;
+            project_named(&me, STARTER_PROJECT)
+        })
+        .await
+    }
+}
+
+/// The names of the projects in a `Me` or project list body.
+pub fn project_names(body: &Value) -> Vec<String> {
+    body["projects"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no projects array in {body}"))
+        .iter()
+        .map(|project| project["name"].as_str().expect("project name").to_owned())
+        .collect()
+}
+
+/// The id of the (first) project called `name` in a `Me` or project list body.
+pub fn project_named(body: &Value, name: &str) -> Option<i64> {
+    body["projects"]
+        .as_array()?
+        .iter()
+        .find(|project| project["name"] == name)
+        .and_then(|project| project["id"].as_i64())
+}
+
+/// A connection pool on the database file, to look at what the server stored.
+pub async fn inspect(dir: &Path) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(database_path(dir))
+        .create_if_missing(false)
+        .busy_timeout(Duration::from_secs(5));
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap_or_else(|error| panic!("cannot open {}: {error}", database_path(dir).display()))
+}
+
+/// The storage backend a test runs the binary on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// SQL that renders the UUID `column` as 32 upper-case hex digits, the same text
+    /// on both backends (SQLite stores UUIDs as 16-byte blobs, PostgreSQL as `uuid`).
+    pub fn hex_id(self, column: &str) -> String {
+        match self {
+            Self::Sqlite => format!("hex({column})"),
+            Self::Postgres => format!("upper(replace({column}::text, '-', ''))"),
+        }
+    }
+}
+
+/// Generates `mod SCENARIO { fn sqlite(); fn postgres(); }`: two tests that run the
+/// `async fn SCENARIO(backend: Backend)` of the calling file on each backend. The
+/// PostgreSQL one prints SKIPPED and passes when PostgreSQL is not configured.
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                super::$scenario($crate::support::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                super::$scenario($crate::support::Backend::Postgres).await;
+            }
+        }
+    )+};
+}
+pub(crate) use on_both_backends;
+
+/// The database of one test, on either backend, with a working directory for the
+/// binary. On PostgreSQL it is a database of its own on the configured server, dropped
+/// (with every connection to it) when this value is dropped: keep it alive as long as
+/// the test's servers run.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub backend: Backend,
+    dir: tempfile::TempDir,
+    url: String,
+    postgres: Option<PostgresTestDatabase>,
+}
+
+#[derive(Debug)]
+enum PostgresTestDatabase {
+    /// Created and migrated by `PostgresDatabase::temporary`, which drops it.
+    Migrated(PostgresDatabase),
+    /// Created without a schema; dropped by the guard.
+    Empty { pool: sqlx::PgPool, _guard: EmptyPostgresDatabase },
+}
+
+impl TestDatabase {
+    /// A database ready for `serve`: on SQLite a file the binary creates in a fresh
+    /// directory, on PostgreSQL a fresh migrated database. `None` (after `test_url`
+    /// printed SKIPPED) when PostgreSQL is wanted but not configured.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        match backend {
+            Backend::Sqlite => Some(Self { backend, url: database_url(dir.path()), dir, postgres: None }),
+            Backend::Postgres => {
+                let admin_url = taskdeck_platform::postgres::test_url()?;
+                let database = PostgresDatabase::temporary(&admin_url)
+                    .await
+                    .unwrap_or_else(|error| panic!("cannot create a temporary database on {admin_url}: {error:#}"));
+                let url = database.temporary_url().expect("a temporary database has a URL");
+                Some(Self { backend, dir, url, postgres: Some(PostgresTestDatabase::Migrated(database)) })
+            }
+        }
+    }
+
+    /// A database with no schema at all: on SQLite no file yet, on PostgreSQL an empty
+    /// database, for tests of `migrate` and of instances migrating together.
+    pub async fn empty(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Self::new(backend).await,
+            Backend::Postgres => {
+                let admin_url = taskdeck_platform::postgres::test_url()?;
+                let guard = EmptyPostgresDatabase::create(&admin_url).await;
+                let url = guard.url();
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect_lazy(&url)
+                    .unwrap_or_else(|error| panic!("cannot configure a pool for {url}: {error}"));
+                let dir = tempfile::tempdir().expect("temporary directory");
+                Some(Self { backend, dir, url, postgres: Some(PostgresTestDatabase::Empty { pool, _guard: guard }) })
+            }
+        }
+    }
+
+    /// What `--database-url` takes.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The binary's working directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// On PostgreSQL, the database's name.
+    pub fn postgres_name(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|_| self.url.rsplit('/').next().expect("a database name"))
+    }
+
+    /// The migrated PostgreSQL database, to drive adapters directly.
+    pub fn postgres(&self) -> Option<&PostgresDatabase> {
+        match &self.postgres {
+            Some(PostgresTestDatabase::Migrated(database)) => Some(database),
+            Some(PostgresTestDatabase::Empty { .. }) | None => None,
+        }
+    }
+
+    /// `taskdeck ARGS --database-url URL` in the working directory.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = taskdeck(self.dir());
+        command.args(args).args(["--database-url", &self.url]);
+        command
+    }
+
+    /// `taskdeck serve` on a free port and this database.
+    pub fn serve(&self) -> Command {
+        self.command(&["serve", "--bind", "127.0.0.1:0"])
+    }
+
+    /// Starts `serve` and waits until it listens.
+    pub fn start(&self) -> Server {
+        Server::spawn(self.serve())
+    }
+
+    /// A connection to look at (or tamper with) what the servers stored.
+    pub async fn inspect(&self) -> Inspector {
+        match &self.postgres {
+            None => Inspector::Sqlite(inspect(self.dir()).await),
+            Some(PostgresTestDatabase::Migrated(database)) => Inspector::Postgres(database.pool().clone()),
+            Some(PostgresTestDatabase::Empty { pool, .. }) => Inspector::Postgres(pool.clone()),
+        }
+    }
+}
+
+/// An empty PostgreSQL database, dropped with its connections when the guard goes.
+#[derive(Debug)]
+pub struct EmptyPostgresDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl EmptyPostgresDatabase {
+    async fn create(admin_url: &str) -> Self {
+        let name = format!("taskdeck_test_{}", uuid::Uuid::new_v4().simple());
+        admin_execute(admin_url, &format!("CREATE DATABASE {name}")).await;
+        Self { admin_url: admin_url.to_owned(), name }
+    }
+
+    fn url(&self) -> String {
+        let (base, _) = self.admin_url.rsplit_once('/').expect("a database URL ends with /DB");
+        format!("{base}/{}", self.name)
+    }
+}
+
+impl Drop for EmptyPostgresDatabase {
+    fn drop(&mut self) {
+        let (admin_url, statement) =
+            (self.admin_url.clone(), format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        // Drop cannot await and runs inside the test's runtime: use a thread of its own.
+        let dropper = thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(admin_execute(&admin_url, &statement));
+        });
+        let _ = dropper.join();
+    }
+}
+
+/// Runs one statement on a fresh connection to `admin_url`, failing loudly.
+pub async fn admin_execute(admin_url: &str, statement: &str) {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to {admin_url}: {error}"));
+    sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|error| panic!("{statement}: {error}"));
+    let _ = admin.close().await;
+}
+
+/// A pool on a test's database, for SQL checks that read the same on both backends.
+#[derive(Debug, Clone)]
+pub enum Inspector {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// A read transaction on one consistent snapshot, while servers may be writing.
+#[derive(Debug)]
+pub enum Snapshot {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+fn sql(text: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text.to_owned())
+}
+
+impl Inspector {
+    /// One number, e.g. `SELECT COUNT(*) FROM …`.
+    pub async fn scalar(&self, query: &str) -> i64 {
+        let result = match self {
+            Self::Sqlite(pool) => sqlx::query_scalar(sql(query)).fetch_one(pool).await,
+            Self::Postgres(pool) => sqlx::query_scalar(sql(query)).fetch_one(pool).await,
+        };
+        result.unwrap_or_else(|error| panic!("{query}: {error}"))
+    }
+
+    /// A statement that changes rows; returns how many.
+    pub async fn execute(&self, statement: &str) -> u64 {
+        let result = match self {
+            Self::Sqlite(pool) => sqlx::query(sql(statement)).execute(pool).await.map(|done| done.rows_affected()),
+            Self::Postgres(pool) => sqlx::query(sql(statement)).execute(pool).await.map(|done| done.rows_affected()),
+        };
+        result.unwrap_or_else(|error| panic!("{statement}: {error}"))
+    }
+
+    /// Starts a read of one snapshot (REPEATABLE READ on PostgreSQL).
+    pub async fn snapshot(&self) -> Snapshot {
+        match self {
+            Self::Sqlite(pool) => Snapshot::Sqlite(pool.begin().await.expect("begin a read")),
+            Self::Postgres(pool) => {
+                let mut transaction = pool.begin().await.expect("begin a read");
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .execute(&mut *transaction)
+                    .await
+                    .expect("a snapshot read");
+                Snapshot::Postgres(transaction)
+            }
+        }
+    }
+
+    /// Closes the SQLite pool; the PostgreSQL pool belongs to the `TestDatabase`.
+    pub async fn close(self) {
+        if let Self::Sqlite(pool) = self {
+            pool.close().await;
+        }
+    }
+}
+
+impl Snapshot {
+    pub async fn scalar(&mut self, query: &str) -> i64 {
+        let result = match self {
+            Self::Sqlite(transaction) => sqlx::query_scalar(sql(query)).fetch_one(&mut **transaction).await,
+            Self::Postgres(transaction) => sqlx::query_scalar(sql(query)).fetch_one(&mut **transaction).await,
+        };
+        result.unwrap_or_else(|error| panic!("{query}: {error}"))
+    }
+
+    /// The first column of every row, as text.
+    pub async fn strings(&mut self, query: &str) -> Vec<String> {
+        let result = match self {
+            Self::Sqlite(transaction) => sqlx::query_scalar(sql(query)).fetch_all(&mut **transaction).await,
+            Self::Postgres(transaction) => sqlx::query_scalar(sql(query)).fetch_all(&mut **transaction).await,
+        };
+        result.unwrap_or_else(|error| panic!("{query}: {error}"))
+    }
+
+    /// The first column of every row, as numbers.
+    pub async fn numbers(&mut self, query: &str) -> Vec<i64> {
+        let result = match self {
+            Self::Sqlite(transaction) => sqlx::query_scalar(sql(query)).fetch_all(&mut **transaction).await,
+            Self::Postgres(transaction) => sqlx::query_scalar(sql(query)).fetch_all(&mut **transaction).await,
+        };
+        result.unwrap_or_else(|error| panic!("{query}: {error}"))
+    }
+
+    /// Rows of (text, number), e.g. `SELECT key, COUNT(*) … GROUP BY key`.
+    pub async fn counted(&mut self, query: &str) -> Vec<(String, i64)> {
+        let result = match self {
+            Self::Sqlite(transaction) => sqlx::query_as(sql(query)).fetch_all(&mut **transaction).await,
+            Self::Postgres(transaction) => sqlx::query_as(sql(query)).fetch_all(&mut **transaction).await,
+        };
+        result.unwrap_or_else(|error| panic!("{query}: {error}"))
+    }
+
+    pub async fn finish(self) {
+        match self {
+            Self::Sqlite(transaction) => transaction.commit().await.expect("end the read"),
+            Self::Postgres(transaction) => transaction.commit().await.expect("end the read"),
+        }
+    }
+}
+
+/// Accounts, starter projects and outbox as stored, read in one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registrations {
+    /// Hex ids of every account.
+    pub users: std::collections::BTreeSet<String>,
+    /// Hex owner id → number of projects called `My first project`.
+    pub starter_projects: std::collections::BTreeMap<String, i64>,
+    /// Every project, starter or not.
+    pub all_projects: i64,
+    /// Number of tasks of each project.
+    pub tasks_per_project: Vec<i64>,
+    /// Events still in the outbox (pending or dead).
+    pub outbox: i64,
+    /// Events marked handled in the inbox.
+    pub inbox: i64,
+}
+
+impl Registrations {
+    pub async fn read(database: &TestDatabase) -> Self {
+        let inspector = database.inspect().await;
+        let backend = database.backend;
+        let mut snapshot = inspector.snapshot().await;
+        let users = snapshot.strings(&format!("SELECT {} FROM users", backend.hex_id("id"))).await;
+        let starter_projects = snapshot
+            .counted(&format!(
+                "SELECT {}, COUNT(*) FROM projects WHERE name = '{STARTER_PROJECT}' GROUP BY owner_id",
+                backend.hex_id("owner_id")
+            ))
+            .await;
+        let all_projects = snapshot.scalar("SELECT COUNT(*) FROM projects").await;
+        let tasks_per_project = snapshot.numbers("SELECT COUNT(*) FROM tasks GROUP BY project_id").await;
+        let outbox = snapshot.scalar("SELECT COUNT(*) FROM outbox").await;
+        let inbox = snapshot.scalar("SELECT COUNT(*) FROM inbox").await;
+        snapshot.finish().await;
+        inspector.close().await;
+        Self {
+            users: users.into_iter().collect(),
+            starter_projects: starter_projects.into_iter().collect(),
+            all_projects,
+            tasks_per_project,
+            outbox,
+            inbox,
+        }
+    }
+
+    pub fn starter_project_count(&self) -> i64 {
+        self.starter_projects.values().sum()
+    }
+
+    /// Every account has its starter project and nothing waits in the outbox.
+    pub fn settled(&self) -> bool {
+        self.outbox == 0 && self.users.iter().all(|user| self.starter_projects.contains_key(user))
+    }
+
+    /// Exactly one starter project per account, each with its three tasks, and no
+    /// project of anyone else.
+    pub fn assert_exactly_one_starter_project_each(&self) {
+        let owners: std::collections::BTreeSet<&String> = self.starter_projects.keys().collect();
+        let users: std::collections::BTreeSet<&String> = self.users.iter().collect();
+        assert_eq!(owners, users, "starter projects belong to exactly the stored accounts: {self:#?}");
+        let doubles: Vec<_> = self.starter_projects.iter().filter(|(_, count)| **count != 1).collect();
+        assert!(doubles.is_empty(), "accounts with other than one starter project: {doubles:?}");
+        assert_eq!(self.all_projects, self.starter_project_count(), "only starter projects exist: {self:#?}");
+        assert!(self.tasks_per_project.iter().all(|&tasks| tasks == 3), "{:?}", self.tasks_per_project);
+        assert_eq!(self.tasks_per_project.len(), self.starter_projects.len(), "every starter project has tasks");
+    }
+}
