@@ -1,13 +1,11 @@
 //! The one-shot subcommands of the real binary: `migrate`, `seed` and `outbox` (on
 //! SQLite and on PostgreSQL) and `openapi`.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::{Api, Backend, Finished, TestDatabase, on_both_backends, project_names, run_to_exit, taskdeck};
 use serde_json::Value;
-use support::{Api, Backend, Finished, TestDatabase, on_both_backends, project_names, run_to_exit, taskdeck};
 
 on_both_backends!(
     migrate_then_seed_twice_gives_the_demo_user_the_sample_projects_once,

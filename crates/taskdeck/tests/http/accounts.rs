@@ -1,15 +1,13 @@
 //! Accounts over HTTP: registration, login, the signed-in user, and how access tokens
 //! are checked.
 
-mod common;
-
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use common::{
+use crate::common::{
     FORM, JSON, PASSWORD, TestApp, assert_invalid_fields, assert_problem, assert_timestamp, assert_unauthorized, keys,
 };
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use taskdeck::composition::Settings;
 use taskdeck_kernel::UserId;
@@ -205,12 +203,12 @@ async fn unknown_registration_fields_are_ignored() {
 
 // --- login ---------------------------------------------------------------------------
 
-async fn form_login(app: &TestApp, form: &str) -> common::Reply {
+async fn form_login(app: &TestApp, form: &str) -> crate::common::Reply {
     app.request(Method::POST, "/api/users/login", None, Some((FORM, form.as_bytes().to_vec()))).await
 }
 
 #[track_caller]
-fn assert_token_response(reply: &common::Reply) -> String {
+fn assert_token_response(reply: &crate::common::Reply) -> String {
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     assert_eq!(keys(&reply.body), ["access_token", "expires_in", "token_type"]);
     assert_eq!(reply.body["token_type"], "bearer");
@@ -411,7 +409,7 @@ async fn send_with_authorization(
     path: &str,
     body: Option<&Value>,
     authorization: Option<&str>,
-) -> common::Reply {
+) -> crate::common::Reply {
     let mut request = Request::builder().method(method).uri(path);
     if let Some(authorization) = authorization {
         request = request.header(header::AUTHORIZATION, authorization);

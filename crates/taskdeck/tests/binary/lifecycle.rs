@@ -2,13 +2,11 @@
 //! in-flight requests answered during the stop, bad configuration refused with a
 //! one-line reason, and configuration from environment variables with flags winning.
 
-mod support;
-
 use std::net::TcpListener;
 use std::time::Duration;
 
+use crate::support::{Api, PASSWORD, Server, database_url, run_to_exit, serve, taskdeck};
 use serde_json::json;
-use support::{Api, PASSWORD, Server, database_url, run_to_exit, serve, taskdeck};
 use tokio::task::JoinSet;
 
 fn stops_gracefully_on(signal: &str, announcement: &str) {
@@ -16,7 +14,7 @@ fn stops_gracefully_on(signal: &str, announcement: &str) {
     let server = Server::start(dir.path());
     server.signal(signal);
     let mut server = server;
-    let status = server.wait_exit(support::EXIT_DEADLINE);
+    let status = server.wait_exit(crate::support::EXIT_DEADLINE);
     let log = server.log.text();
     assert_eq!(status.code(), Some(0), "SIG{signal} ends taskdeck with status 0, not {status}:\n{log}");
     assert!(log.contains(announcement), "the log names the signal ({announcement:?}):\n{log}");
@@ -52,7 +50,7 @@ async fn requests_in_flight_when_sigterm_arrives_still_get_their_answers() {
         logins.spawn(async move { api.login_form("inflight@example.com", PASSWORD).await });
     }
     let started = |line: &str| line.contains("/api/users/login") && line.contains("started processing request");
-    support::eventually(Duration::from_secs(30), "every login to reach the server", || async {
+    crate::support::eventually(Duration::from_secs(30), "every login to reach the server", || async {
         (server.log.lines().iter().filter(|line| started(line)).count() >= LOGINS).then_some(())
     })
     .await;

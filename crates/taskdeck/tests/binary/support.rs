@@ -3,8 +3,6 @@
 //!
 //! Every wait is bounded by a deadline and fails loudly with the process's log.
 
-#![allow(dead_code, unused_macros, unused_imports)] // each test file uses a different part of the harness
-
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -199,10 +197,6 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running child").id()
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
     }
 
     /// Sends a signal by name (`TERM`, `INT`, `KILL`) with the `kill` command.

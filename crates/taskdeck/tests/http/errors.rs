@@ -1,11 +1,9 @@
 //! The framework's own answers: health probes, unreadable bodies (400), unknown paths
 //! (404), wrong methods (405) and oversized bodies (413), all as problem documents.
 
-mod common;
-
+use crate::common::{FORM, JSON, PASSWORD, TestApp, assert_problem};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{FORM, JSON, PASSWORD, TestApp, assert_problem};
 use serde_json::json;
 
 // --- health --------------------------------------------------------------------------

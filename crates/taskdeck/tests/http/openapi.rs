@@ -1,10 +1,8 @@
 //! The OpenAPI document at `/openapi.json` describes the contract, and `/docs` serves an
 //! API browser whose assets come from taskdeck itself.
 
-mod common;
-
+use crate::common::{JSON, PROBLEM, TestApp};
 use axum::http::{StatusCode, header};
-use common::{JSON, PROBLEM, TestApp};
 use serde_json::Value;
 
 /// One operation of the contract.

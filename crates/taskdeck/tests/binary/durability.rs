@@ -6,14 +6,12 @@
 
 #![allow(clippy::print_stdout)] // the tests print their figures (run with --nocapture to see them)
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use support::{
+use crate::support::{
     Api, Backend, PASSWORD, Registrations, STARTER_PROJECT, TestDatabase, eventually, on_both_backends, project_names,
 };
+use serde_json::json;
 use taskdeck_accounts::application::{AccountsStore, RegisterUser, register_user};
 use taskdeck_accounts::domain::PlainPassword;
 use taskdeck_accounts_adapters::{Argon2Hasher, PostgresAccounts, SqliteAccounts};
@@ -80,7 +78,7 @@ async fn a_registration_committed_while_no_server_ran_gets_its_starter_project_e
     // to the outbox and nobody delivers it.
     let user = match backend {
         Backend::Sqlite => {
-            let settings = SqliteSettings { path: support::database_path(database.dir()), readers: 2 };
+            let settings = SqliteSettings { path: crate::support::database_path(database.dir()), readers: 2 };
             let sqlite = SqliteDatabase::open(&settings).await.expect("open the database");
             sqlite.migrate().await.expect("migrate");
             let accounts = SqliteAccounts::new(sqlite.clone(), OutboxFilter::All, RelaySignal::default());

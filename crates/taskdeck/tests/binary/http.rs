@@ -2,13 +2,11 @@
 //! (on SQLite and on PostgreSQL), and the body size limit as a client sees it on the
 //! wire.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::support::{Api, Backend, PASSWORD, STARTER_PROJECT, Server, TestDatabase, on_both_backends, project_names};
 use serde_json::{Value, json};
-use support::{Api, Backend, PASSWORD, STARTER_PROJECT, Server, TestDatabase, on_both_backends, project_names};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;

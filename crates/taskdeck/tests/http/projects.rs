@@ -1,10 +1,8 @@
 //! Projects over HTTP: creating, reading, updating, archiving and deleting, and the
 //! rule that only the owner ever sees a project.
 
-mod common;
-
+use crate::common::{JSON, Reply, TestApp, User, assert_invalid_fields, assert_problem, assert_timestamp, keys};
 use axum::http::{Method, StatusCode, header};
-use common::{JSON, Reply, TestApp, User, assert_invalid_fields, assert_problem, assert_timestamp, keys};
 use serde_json::{Value, json};
 
 /// The id of the user's starter project.

@@ -1,12 +1,10 @@
 //! Tasks over HTTP: numbering, completing and re-opening, the incomplete-task limit,
 //! and archived projects.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{JSON, TestApp, User, assert_invalid_fields, assert_problem, assert_timestamp, keys};
 use axum::http::{StatusCode, header};
-use common::{JSON, TestApp, User, assert_invalid_fields, assert_problem, assert_timestamp, keys};
 use serde_json::{Value, json};
 
 #[track_caller]
@@ -21,15 +19,15 @@ fn assert_task_shape(task: &Value) {
     }
 }
 
-async fn create_task(app: &TestApp, user: &User, project: i64, name: &str) -> common::Reply {
+async fn create_task(app: &TestApp, user: &User, project: i64, name: &str) -> crate::common::Reply {
     app.post_json(&format!("/api/projects/{project}/tasks"), Some(&user.token), &json!({ "name": name })).await
 }
 
-async fn complete(app: &TestApp, user: &User, project: i64, number: i64) -> common::Reply {
+async fn complete(app: &TestApp, user: &User, project: i64, number: i64) -> crate::common::Reply {
     app.put(&format!("/api/projects/{project}/tasks/{number}/complete"), &user.token).await
 }
 
-async fn incomplete(app: &TestApp, user: &User, project: i64, number: i64) -> common::Reply {
+async fn incomplete(app: &TestApp, user: &User, project: i64, number: i64) -> crate::common::Reply {
     app.put(&format!("/api/projects/{project}/tasks/{number}/incomplete"), &user.token).await
 }
 

@@ -9,18 +9,16 @@
 
 #![allow(clippy::print_stdout)] // the tests print their figures (run with --nocapture to see them)
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use support::{
+use crate::support::{
     Api, Backend, Launched, PASSWORD, Registrations, STARTER_PROJECT, Server, TestDatabase, admin_execute, eventually,
     project_names, run_to_exit, taskdeck,
 };
+use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 

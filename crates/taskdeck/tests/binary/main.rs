@@ -1,0 +1,11 @@
+//! The real `taskdeck` binary, started as a child process on a temporary database and
+//! driven over TCP: the newcomer's flow, commands, crashes, signals and several
+//! instances. One test binary (one link) for all of them keeps CI's disk use down.
+
+mod support;
+
+mod commands;
+mod durability;
+mod http;
+mod instances;
+mod lifecycle;
