@@ -54,6 +54,12 @@ pub struct Args {
     /// A ~30 s smoke run: shorter scenarios, fewer users and samples.
     #[arg(long)]
     pub quick: bool,
+
+    /// Runs only the scenarios whose row name contains this text (`GET /health`, the
+    /// reference of every ratio, always runs). For profiling one scenario; a filtered
+    /// run is not a reference run.
+    #[arg(long, value_name = "TEXT")]
+    pub only: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,6 +86,14 @@ pub struct Settings {
     pub users: usize,
     pub growth_samples: usize,
     pub quick: bool,
+    pub only: Option<String>,
+}
+
+impl Settings {
+    /// Whether the scenario named `name` is to run.
+    pub fn wants(&self, name: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| name.contains(only))
+    }
 }
 
 impl Args {
@@ -96,6 +110,7 @@ impl Args {
             users: self.users.map_or(users, usize::from),
             growth_samples: self.growth_samples.map_or(samples, usize::from),
             quick: self.quick,
+            only: self.only.clone(),
         }
     }
 }

@@ -111,9 +111,10 @@ async fn measure(
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     let _ = writeln!(
         text,
-        "\ntaskdeck-bench{}: backend {}, {} connections, {:.1} s per scenario after {:.1} s warm-up, {} users, \
+        "\ntaskdeck-bench{}{}: backend {}, {} connections, {:.1} s per scenario after {:.1} s warm-up, {} users, \
          {} growth samples, {cpus} CPUs, load generator on the same machine\n",
         if settings.quick { " --quick (smoke run)" } else { "" },
+        settings.only.as_deref().map(|only| format!(" --only {only:?} (filtered run)")).unwrap_or_default(),
         args.backend.name(),
         settings.connections,
         settings.duration.as_secs_f64(),

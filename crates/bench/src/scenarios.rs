@@ -42,28 +42,47 @@ impl Bench<'_> {
         let stats = self.load_one("GET /health", same(Request::get(health, None)), "the framework floor").await?;
         self.health = Some(stats.rate());
 
-        let list = per_user(&self.fixture, 0, |user| &user.list_tasks);
-        let stats = self.load_one("GET /api/projects/{id}/tasks", list, "10-task project, bearer token").await?;
-        if let Some(health) = self.health.filter(|health| *health > 0.0) {
-            self.summary.push(format!("task list throughput: {:.3} × /health", stats.rate() / health));
+        let name = "GET /api/projects/{id}/tasks";
+        if self.settings.wants(name) {
+            let stats = self
+                .load_one(name, per_user(&self.fixture, 0, |user| &user.list_tasks), "10-task project, bearer token")
+                .await?;
+            if let Some(health) = self.health.filter(|health| *health > 0.0) {
+                self.summary.push(format!("task list throughput: {:.3} × /health", stats.rate() / health));
+            }
         }
 
-        self.load_one("GET /api/users/me", per_user(&self.fixture, 0, |user| &user.me), "bearer token").await?;
+        let name = "GET /api/users/me";
+        if self.settings.wants(name) {
+            self.load_one(name, per_user(&self.fixture, 0, |user| &user.me), "bearer token").await?;
+        }
 
-        let note = format!("into {} no-limit projects, one per user", users.min(connections));
-        let create = per_user(&self.fixture, 0, |user| &user.create_task);
-        let stats = self.load_one("POST /api/projects/{id}/tasks", create, &note).await?;
-        self.summary.push(format!("task creation: {:.0} requests/s", stats.rate()));
+        let name = "POST /api/projects/{id}/tasks";
+        if self.settings.wants(name) {
+            let note = format!("into {} no-limit projects, one per user", users.min(connections));
+            let stats = self.load_one(name, per_user(&self.fixture, 0, |user| &user.create_task), &note).await?;
+            self.summary.push(format!("task creation: {:.0} requests/s", stats.rate()));
+        }
 
-        self.load_one("PUT …/complete + …/incomplete", toggles(&self.fixture), "alternating on 10-task projects")
-            .await?;
-        self.load_one("POST /api/users/login", per_user(&self.fixture, 0, |user| &user.login), "form; argon2id each")
-            .await?;
-        let note = format!("90 % reads / 10 % writes, {users} users");
-        self.load_one("mixed", mixed(&self.fixture), &note).await?;
+        let name = "PUT …/complete + …/incomplete";
+        if self.settings.wants(name) {
+            self.load_one(name, toggles(&self.fixture), "alternating on 10-task projects").await?;
+        }
+        let name = "POST /api/users/login";
+        if self.settings.wants(name) {
+            self.load_one(name, per_user(&self.fixture, 0, |user| &user.login), "form; argon2id each").await?;
+        }
+        if self.settings.wants("mixed") {
+            let note = format!("90 % reads / 10 % writes, {users} users");
+            self.load_one("mixed", mixed(&self.fixture), &note).await?;
+        }
 
-        self.growth().await?;
-        self.isolation().await?;
+        if self.settings.wants("growth") {
+            self.growth().await?;
+        }
+        if self.settings.wants("isolation") {
+            self.isolation().await?;
+        }
 
         let (errors, worst) = self.rows.iter().fold((0, None::<&Row>), |(errors, worst), row| {
             let worse = match (worst, row.rss_mib) {

@@ -20,6 +20,11 @@ pub use migrations::migrator;
 
 /// How long a request waits for a free connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection idle for longer than this is pinged before a request gets it. Under
+/// load connections are never idle that long, so the ping (a full round trip) is paid
+/// only after a quiet spell, which is when a restarted server or a dropped link would
+/// have broken the connection.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Error)]
 pub enum PostgresSetupError {
@@ -107,6 +112,15 @@ impl PostgresDatabase {
                     PgPoolOptions::new()
                         .max_connections(settings.pool_size.max(1))
                         .acquire_timeout(ACQUIRE_TIMEOUT)
+                        .test_before_acquire(false)
+                        .before_acquire(|connection, metadata| {
+                            Box::pin(async move {
+                                if metadata.idle_for >= PING_AFTER_IDLE {
+                                    connection.ping().await?;
+                                }
+                                Ok(true)
+                            })
+                        })
                         .connect_with(settings.connect_options())
                         .await
                 }

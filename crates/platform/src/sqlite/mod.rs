@@ -102,7 +102,10 @@ impl SqliteDatabase {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("temp_store", "memory");
+        // No ping before handing out a connection: the database is a local file, and
+        // the ping would be one more round trip to the connection's thread per request.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -110,6 +113,7 @@ impl SqliteDatabase {
             .await
             .map_err(open_error)?;
         let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(settings.readers.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
