@@ -1,7 +1,6 @@
 //! The accounts ports on SQLite.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use rusqlite::{OptionalExtension, Row};
 use taskdeck_accounts::application::{
     AccountQueries, AccountsStore, AccountsTransaction, Credentials, UserProfile, UserStoreError,
 };
@@ -10,7 +9,7 @@ use taskdeck_kernel::testing::OutboxProbe;
 use taskdeck_kernel::{EmailAddress, EventEnvelope, StoreError, UserId};
 use taskdeck_platform::outbox::sqlite::{SqliteOutbox, append};
 use taskdeck_platform::outbox::{OutboxFilter, RelaySignal};
-use taskdeck_platform::sqlite::{SqliteDatabase, is_unique_violation};
+use taskdeck_platform::sqlite::{SqliteDatabase, Timestamp, WriteTransaction, is_unique_violation};
 use time::OffsetDateTime;
 
 /// User accounts in the SQLite database.
@@ -32,20 +31,39 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::backend(std::io::Error::other(format!("stored user has an invalid {what}")))
 }
 
-fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
-    let email: String = row.try_get("email").map_err(StoreError::backend)?;
-    Ok(User::restore(
-        UserId::from_uuid(row.try_get("id").map_err(StoreError::backend)?),
-        EmailAddress::parse(&email).map_err(|_| corrupt("email"))?,
-        PasswordHash::from_phc(row.try_get("password_hash").map_err(StoreError::backend)?),
-        row.try_get("version").map_err(StoreError::backend)?,
-    ))
+/// A `users` row as stored; turned into a `User` outside the driver's callback so
+/// that a corrupt value is reported as such.
+struct UserRow {
+    id: uuid::Uuid,
+    email: String,
+    password_hash: String,
+    version: i64,
+}
+
+impl UserRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            email: row.get("email")?,
+            password_hash: row.get("password_hash")?,
+            version: row.get("version")?,
+        })
+    }
+
+    fn into_user(self) -> Result<User, StoreError> {
+        Ok(User::restore(
+            UserId::from_uuid(self.id),
+            EmailAddress::parse(&self.email).map_err(|_| corrupt("email"))?,
+            PasswordHash::from_phc(self.password_hash),
+            self.version,
+        ))
+    }
 }
 
 /// Translates the users table's constraints into the repository's errors.
-fn user_write_error(error: sqlx::Error) -> UserStoreError {
+fn user_write_error(error: rusqlite::Error) -> UserStoreError {
     if is_unique_violation(&error) {
-        let on_email = error.as_database_error().is_some_and(|db| db.message().contains("email_normalized"));
+        let on_email = error.to_string().contains("email_normalized");
         if on_email { UserStoreError::EmailTaken } else { UserStoreError::Store(StoreError::Conflict) }
     } else {
         UserStoreError::Store(StoreError::backend(error))
@@ -65,29 +83,28 @@ impl AccountsStore for SqliteAccounts {
     }
 
     async fn credentials(&self, email: &EmailAddress) -> Result<Option<Credentials>, StoreError> {
-        let row = sqlx::query("SELECT id, password_hash FROM users WHERE email_normalized = ?")
-            .bind(email.normalized())
-            .fetch_optional(self.database.reader())
-            .await
-            .map_err(StoreError::backend)?;
-        row.map(|row| {
-            Ok(Credentials {
-                user_id: UserId::from_uuid(row.try_get("id").map_err(StoreError::backend)?),
-                password_hash: PasswordHash::from_phc(row.try_get("password_hash").map_err(StoreError::backend)?),
-            })
+        self.database.read(|connection| {
+            connection
+                .prepare_cached("SELECT id, password_hash FROM users WHERE email_normalized = ?")?
+                .query_row([email.normalized()], |row| {
+                    Ok(Credentials {
+                        user_id: UserId::from_uuid(row.get("id")?),
+                        password_hash: PasswordHash::from_phc(row.get("password_hash")?),
+                    })
+                })
+                .optional()
         })
-        .transpose()
     }
 }
 
 impl AccountQueries for SqliteAccounts {
     async fn profile(&self, id: UserId) -> Result<Option<UserProfile>, StoreError> {
-        let row = sqlx::query("SELECT email FROM users WHERE id = ?")
-            .bind(id.as_uuid())
-            .fetch_optional(self.database.reader())
-            .await
-            .map_err(StoreError::backend)?;
-        row.map(|row| Ok(UserProfile { id, email: row.try_get("email").map_err(StoreError::backend)? })).transpose()
+        self.database.read(|connection| {
+            connection
+                .prepare_cached("SELECT email FROM users WHERE id = ?")?
+                .query_row([id.as_uuid()], |row| Ok(UserProfile { id, email: row.get("email")? }))
+                .optional()
+        })
     }
 }
 
@@ -100,75 +117,85 @@ impl OutboxProbe for SqliteAccounts {
 /// A unit of work on accounts: one `BEGIN IMMEDIATE` transaction.
 #[derive(Debug)]
 pub struct SqliteAccountsTransaction {
-    transaction: Transaction<'static, Sqlite>,
+    transaction: WriteTransaction,
     outbox: OutboxFilter,
     relay: RelaySignal,
     events_written: usize,
 }
 
 impl SqliteAccountsTransaction {
-    async fn append_events(&mut self, user: &mut User) -> Result<(), StoreError> {
+    fn append_events(&mut self, user: &mut User) -> Result<(), StoreError> {
         let events = user
             .take_events()
             .iter()
             .map(|event| event.to_envelope().map_err(StoreError::backend))
             .collect::<Result<Vec<_>, _>>()?;
-        self.events_written += append(&mut self.transaction, &self.outbox, &events).await?;
+        self.events_written += append(self.transaction.connection(), &self.outbox, &events)?;
         Ok(())
     }
 }
 
 impl AccountsTransaction for SqliteAccountsTransaction {
     async fn user(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT id, email, password_hash, version FROM users WHERE id = ?")
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *self.transaction)
-            .await
+        let row = self
+            .transaction
+            .connection()
+            .prepare_cached("SELECT id, email, password_hash, version FROM users WHERE id = ?")
+            .and_then(|mut statement| statement.query_row([id.as_uuid()], UserRow::read).optional())
             .map_err(StoreError::backend)?;
-        row.as_ref().map(user_from_row).transpose()
+        row.map(UserRow::into_user).transpose()
     }
 
     async fn add(&mut self, user: &mut User) -> Result<(), UserStoreError> {
-        sqlx::query(
-            "INSERT INTO users (id, email, email_normalized, password_hash, version, created_at)
-             VALUES (?, ?, ?, ?, 1, ?)",
-        )
-        .bind(user.id().as_uuid())
-        .bind(user.email().as_str())
-        .bind(user.email().normalized())
-        .bind(user.password_hash().as_phc())
-        .bind(OffsetDateTime::now_utc())
-        .execute(&mut *self.transaction)
-        .await
-        .map_err(user_write_error)?;
-        self.append_events(user).await?;
+        self.transaction
+            .connection()
+            .prepare_cached(
+                "INSERT INTO users (id, email, email_normalized, password_hash, version, created_at)
+                 VALUES (?, ?, ?, ?, 1, ?)",
+            )
+            .and_then(|mut statement| {
+                statement.execute((
+                    user.id().as_uuid(),
+                    user.email().as_str(),
+                    user.email().normalized(),
+                    user.password_hash().as_phc(),
+                    Timestamp(OffsetDateTime::now_utc()),
+                ))
+            })
+            .map_err(user_write_error)?;
+        self.append_events(user)?;
         user.mark_saved();
         Ok(())
     }
 
     async fn save(&mut self, user: &mut User) -> Result<(), UserStoreError> {
-        let updated = sqlx::query(
-            "UPDATE users SET email = ?, email_normalized = ?, password_hash = ?, version = version + 1
-             WHERE id = ? AND version = ?",
-        )
-        .bind(user.email().as_str())
-        .bind(user.email().normalized())
-        .bind(user.password_hash().as_phc())
-        .bind(user.id().as_uuid())
-        .bind(user.version())
-        .execute(&mut *self.transaction)
-        .await
-        .map_err(user_write_error)?;
-        if updated.rows_affected() == 0 {
+        let updated = self
+            .transaction
+            .connection()
+            .prepare_cached(
+                "UPDATE users SET email = ?, email_normalized = ?, password_hash = ?, version = version + 1
+                 WHERE id = ? AND version = ?",
+            )
+            .and_then(|mut statement| {
+                statement.execute((
+                    user.email().as_str(),
+                    user.email().normalized(),
+                    user.password_hash().as_phc(),
+                    user.id().as_uuid(),
+                    user.version(),
+                ))
+            })
+            .map_err(user_write_error)?;
+        if updated == 0 {
             return Err(StoreError::Conflict.into());
         }
-        self.append_events(user).await?;
+        self.append_events(user)?;
         user.mark_saved();
         Ok(())
     }
 
     async fn commit(self) -> Result<(), StoreError> {
-        self.transaction.commit().await.map_err(StoreError::backend)?;
+        self.transaction.commit()?;
         if self.events_written > 0 {
             self.relay.notify();
         }

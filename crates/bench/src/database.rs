@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use sqlx::postgres::PgConnection;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
+use sqlx::{AssertSqlSafe, Connection};
 
 use crate::cli::Backend;
 
@@ -71,38 +70,27 @@ impl Database {
     pub async fn append_tasks(&self, project: i64, count: i64) -> anyhow::Result<()> {
         match self {
             Self::Sqlite { file, .. } => {
-                let mut connection = SqliteConnectOptions::new()
-                    .filename(file)
-                    .create_if_missing(false)
-                    .busy_timeout(Duration::from_secs(30))
-                    .connect()
-                    .await
-                    .context("cannot open the benchmark's SQLite file")?;
-                let mut tx = connection.begin().await?;
-                // The UPDATE comes first so the transaction takes the write lock at once.
-                let last: i64 = sqlx::query_scalar(
-                    "UPDATE projects SET last_task_number = last_task_number + ?1,
-                         incomplete_tasks = incomplete_tasks + ?1, version = version + 1
-                     WHERE id = ?2 RETURNING last_task_number",
-                )
-                .bind(count)
-                .bind(project)
-                .fetch_one(&mut *tx)
-                .await
-                .context("cannot update the growth project's counters")?;
-                sqlx::query(
+                let mut connection =
+                    rusqlite::Connection::open(file).context("cannot open the benchmark's SQLite file")?;
+                connection.busy_timeout(Duration::from_secs(30))?;
+                let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let last: i64 = tx
+                    .query_row(
+                        "UPDATE projects SET last_task_number = last_task_number + ?1,
+                             incomplete_tasks = incomplete_tasks + ?1, version = version + 1
+                         WHERE id = ?2 RETURNING last_task_number",
+                        (count, project),
+                        |row| row.get(0),
+                    )
+                    .context("cannot update the growth project's counters")?;
+                tx.execute(
                     "WITH RECURSIVE seq(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?2)
                      INSERT INTO tasks (project_id, number, name, completed_at)
                      SELECT ?3, n, 'Seeded task ' || n, NULL FROM seq",
+                    (last - count + 1, last, project),
                 )
-                .bind(last - count + 1)
-                .bind(last)
-                .bind(project)
-                .execute(&mut *tx)
-                .await
                 .context("cannot insert the growth project's tasks")?;
-                tx.commit().await?;
-                let _ = connection.close().await;
+                tx.commit()?;
             }
             Self::Postgres { url, .. } => {
                 let mut connection =

@@ -46,17 +46,14 @@ pub trait SettingsStore: Send + Sync {
 
 impl SettingsStore for SqliteDatabase {
     async fn stored_or_generated(&self, key: &str, candidate: String) -> Result<String, StoreError> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(&candidate)
-            .execute(self.writer())
-            .await
-            .map_err(StoreError::backend)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_one(self.writer())
-            .await
-            .map_err(StoreError::backend)
+        self.write(|connection| {
+            connection.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, &candidate),
+            )?;
+            connection.query_row("SELECT value FROM settings WHERE key = ?", [key], |row| row.get(0))
+        })
+        .await
     }
 }
 

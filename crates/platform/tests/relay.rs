@@ -49,9 +49,9 @@ fn event(event_type: &str, aggregate_id: &str) -> EventEnvelope {
 
 /// Appends `events` in one committed write transaction, as a unit of work does.
 async fn commit(database: &SqliteDatabase, filter: &OutboxFilter, events: &[EventEnvelope]) -> usize {
-    let mut transaction = database.begin_write().await.expect("a write transaction starts");
-    let written = append(&mut transaction, filter, events).await.expect("events are appended");
-    transaction.commit().await.expect("the transaction commits");
+    let transaction = database.begin_write().await.expect("a write transaction starts");
+    let written = append(transaction.connection(), filter, events).expect("events are appended");
+    transaction.commit().expect("the transaction commits");
     written
 }
 
@@ -155,10 +155,14 @@ where
 
 /// The attempts and retry time (unix milliseconds) the outbox holds for an event.
 async fn delivery_state(database: &SqliteDatabase, id: EventId) -> (i64, i64, Option<String>) {
-    sqlx::query_as("SELECT attempts, available_at, last_error FROM outbox WHERE event_id = ?")
-        .bind(id.as_uuid())
-        .fetch_one(database.reader())
-        .await
+    database
+        .read(|connection| {
+            connection.query_row(
+                "SELECT attempts, available_at, last_error FROM outbox WHERE event_id = ?",
+                [id.as_uuid()],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+        })
         .expect("the event is still in the outbox")
 }
 
@@ -243,12 +247,12 @@ async fn a_rolled_back_transaction_leaves_nothing_in_the_outbox() {
     let database = temporary_database().await;
     let events = [event(PROJECT_CREATED, "p1")];
 
-    let mut rolled_back = database.begin_write().await.expect("a write transaction starts");
-    append(&mut rolled_back, &OutboxFilter::All, &events).await.expect("appended");
-    rolled_back.rollback().await.expect("rolled back");
+    let rolled_back = database.begin_write().await.expect("a write transaction starts");
+    append(rolled_back.connection(), &OutboxFilter::All, &events).expect("appended");
+    rolled_back.rollback().expect("rolled back");
     // A unit of work that returns early drops its transaction, which also rolls back.
-    let mut dropped = database.begin_write().await.expect("a write transaction starts");
-    append(&mut dropped, &OutboxFilter::All, &[event(TASK_ADDED, "p2")]).await.expect("appended");
+    let dropped = database.begin_write().await.expect("a write transaction starts");
+    append(dropped.connection(), &OutboxFilter::All, &[event(TASK_ADDED, "p2")]).expect("appended");
     drop(dropped);
 
     assert_eq!(stats(&database).await, OutboxStats { pending: 0, dead: 0 });

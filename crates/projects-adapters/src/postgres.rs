@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use taskdeck_kernel::testing::OutboxProbe;
 use taskdeck_kernel::{EventEnvelope, EventId, StoreError, UserId};
@@ -15,7 +16,7 @@ use taskdeck_projects::application::{
 use taskdeck_projects::domain::{IncompleteTaskLimit, Project, ProjectId, TaskNumber};
 use time::OffsetDateTime;
 
-use crate::rows::{backend, corrupt, project_state, project_summary, task, task_details};
+use crate::rows::{ProjectRow, SummaryRow, TaskRow, backend, corrupt};
 
 /// The outbox probe only reads; the lease is never used.
 const PROBE_LEASE: Duration = Duration::from_secs(30);
@@ -119,7 +120,7 @@ impl ProjectsTransaction for PostgresProjectsTransaction {
         let Some(row) = row else {
             return Ok(None);
         };
-        let state = project_state(&row)?;
+        let state = project_row(&row).map_err(backend)?.into_state()?;
         let task = match with_task {
             Some(number) => {
                 sqlx::query("SELECT number, name, completed_at FROM tasks WHERE project_id = $1 AND number = $2")
@@ -129,7 +130,7 @@ impl ProjectsTransaction for PostgresProjectsTransaction {
                     .await
                     .map_err(backend)?
                     .as_ref()
-                    .map(task)
+                    .map(|row| task_row(row).map_err(backend)?.into_task())
                     .transpose()?
             }
             None => None,
@@ -221,7 +222,7 @@ impl ProjectQueries for PostgresProjects {
         .fetch_all(self.database.pool())
         .await
         .map_err(backend)?;
-        rows.iter().map(project_summary).collect()
+        rows.iter().map(|row| summary_row(row).map_err(backend)?.into_summary()).collect()
     }
 
     async fn project(&self, owner: UserId, id: ProjectId) -> Result<Option<ProjectDetails>, StoreError> {
@@ -266,7 +267,7 @@ impl ProjectQueries for PostgresProjects {
         for row in &rows {
             let number: Option<i64> = row.try_get("number").map_err(backend)?;
             if number.is_some() {
-                tasks.push(task_details(row)?);
+                tasks.push(task_row(row).map_err(backend)?.into_details()?);
             }
         }
         Ok(Some(tasks))
@@ -284,7 +285,7 @@ impl ProjectQueries for PostgresProjects {
         .fetch_optional(self.database.pool())
         .await
         .map_err(backend)?;
-        row.as_ref().map(task_details).transpose()
+        row.as_ref().map(|row| task_row(row).map_err(backend)?.into_details()).transpose()
     }
 }
 
@@ -292,4 +293,30 @@ impl OutboxProbe for PostgresProjects {
     async fn outbox_events(&self) -> Vec<EventEnvelope> {
         PostgresOutbox::new(self.database.clone(), PROBE_LEASE).all_events().await.unwrap_or_default()
     }
+}
+
+fn project_row(row: &PgRow) -> Result<ProjectRow, sqlx::Error> {
+    Ok(ProjectRow {
+        id: row.try_get("id")?,
+        owner_id: row.try_get("owner_id")?,
+        name: row.try_get("name")?,
+        max_incomplete_tasks: row.try_get("max_incomplete_tasks")?,
+        archived_at: row.try_get("archived_at")?,
+        deleted_at: row.try_get("deleted_at")?,
+        last_task_number: row.try_get("last_task_number")?,
+        incomplete_tasks: row.try_get("incomplete_tasks")?,
+        version: row.try_get("version")?,
+    })
+}
+
+fn task_row(row: &PgRow) -> Result<TaskRow, sqlx::Error> {
+    Ok(TaskRow {
+        number: row.try_get("number")?,
+        name: row.try_get("name")?,
+        completed_at: row.try_get("completed_at")?,
+    })
+}
+
+fn summary_row(row: &PgRow) -> Result<SummaryRow, sqlx::Error> {
+    Ok(SummaryRow { id: row.try_get("id")?, name: row.try_get("name")?, archived_at: row.try_get("archived_at")? })
 }

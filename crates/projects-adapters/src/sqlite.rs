@@ -1,19 +1,19 @@
 //! The projects ports on SQLite: the repository inside `BEGIN IMMEDIATE` units of
-//! work, and the read model on the reader pool.
+//! work, and the read model on the reader connections.
 
-use sqlx::{Row, Sqlite, Transaction};
+use rusqlite::{OptionalExtension, Row};
 use taskdeck_kernel::testing::OutboxProbe;
 use taskdeck_kernel::{EventEnvelope, EventId, StoreError, UserId};
 use taskdeck_platform::outbox::sqlite::{SqliteOutbox, append};
 use taskdeck_platform::outbox::{OutboxFilter, RelaySignal};
-use taskdeck_platform::sqlite::{SqliteDatabase, write_error};
+use taskdeck_platform::sqlite::{SqliteDatabase, Timestamp, WriteTransaction, write_error};
 use taskdeck_projects::application::{
     ProjectDetails, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction, TaskDetails,
 };
 use taskdeck_projects::domain::{IncompleteTaskLimit, Project, ProjectId, TaskNumber};
 use time::OffsetDateTime;
 
-use crate::rows::{backend, corrupt, project_state, project_summary, task, task_details};
+use crate::rows::{ProjectRow, SummaryRow, TaskRow, backend, corrupt};
 
 /// Projects and tasks in the SQLite database.
 #[derive(Debug, Clone)]
@@ -43,36 +43,69 @@ impl ProjectsStore for SqliteProjects {
     }
 }
 
+fn timestamp(row: &Row<'_>, column: &str) -> rusqlite::Result<Option<OffsetDateTime>> {
+    Ok(row.get::<_, Option<Timestamp>>(column)?.map(|Timestamp(instant)| instant))
+}
+
+fn project_row(row: &Row<'_>) -> rusqlite::Result<ProjectRow> {
+    Ok(ProjectRow {
+        id: row.get("id")?,
+        owner_id: row.get("owner_id")?,
+        name: row.get("name")?,
+        max_incomplete_tasks: row.get("max_incomplete_tasks")?,
+        archived_at: timestamp(row, "archived_at")?,
+        deleted_at: timestamp(row, "deleted_at")?,
+        last_task_number: row.get("last_task_number")?,
+        incomplete_tasks: row.get("incomplete_tasks")?,
+        version: row.get("version")?,
+    })
+}
+
+fn task_row(row: &Row<'_>) -> rusqlite::Result<TaskRow> {
+    Ok(TaskRow { number: row.get("number")?, name: row.get("name")?, completed_at: timestamp(row, "completed_at")? })
+}
+
+fn summary_row(row: &Row<'_>) -> rusqlite::Result<SummaryRow> {
+    Ok(SummaryRow { id: row.get("id")?, name: row.get("name")?, archived_at: timestamp(row, "archived_at")? })
+}
+
 /// A unit of work on projects: one `BEGIN IMMEDIATE` transaction.
 #[derive(Debug)]
 pub struct SqliteProjectsTransaction {
-    transaction: Transaction<'static, Sqlite>,
+    transaction: WriteTransaction,
     outbox: OutboxFilter,
     relay: RelaySignal,
     events_written: usize,
 }
 
 impl SqliteProjectsTransaction {
-    async fn write_tasks_and_events(&mut self, project: &mut Project) -> Result<(), StoreError> {
+    fn write_tasks_and_events(&mut self, project: &mut Project) -> Result<(), StoreError> {
+        let connection = self.transaction.connection();
         let id = project.id().get();
         for task in project.new_tasks() {
-            sqlx::query("INSERT INTO tasks (project_id, number, name, completed_at) VALUES (?, ?, ?, ?)")
-                .bind(id)
-                .bind(task.number().get())
-                .bind(task.name().as_str())
-                .bind(task.completed_at())
-                .execute(&mut *self.transaction)
-                .await
+            connection
+                .prepare_cached("INSERT INTO tasks (project_id, number, name, completed_at) VALUES (?, ?, ?, ?)")
+                .and_then(|mut statement| {
+                    statement.execute((
+                        id,
+                        task.number().get(),
+                        task.name().as_str(),
+                        task.completed_at().map(Timestamp),
+                    ))
+                })
                 .map_err(write_error)?;
         }
         for task in project.changed_tasks() {
-            sqlx::query("UPDATE tasks SET name = ?, completed_at = ? WHERE project_id = ? AND number = ?")
-                .bind(task.name().as_str())
-                .bind(task.completed_at())
-                .bind(id)
-                .bind(task.number().get())
-                .execute(&mut *self.transaction)
-                .await
+            connection
+                .prepare_cached("UPDATE tasks SET name = ?, completed_at = ? WHERE project_id = ? AND number = ?")
+                .and_then(|mut statement| {
+                    statement.execute((
+                        task.name().as_str(),
+                        task.completed_at().map(Timestamp),
+                        id,
+                        task.number().get(),
+                    ))
+                })
                 .map_err(backend)?;
         }
         let events = project
@@ -80,7 +113,7 @@ impl SqliteProjectsTransaction {
             .iter()
             .map(|event| event.to_envelope().map_err(StoreError::backend))
             .collect::<Result<Vec<EventEnvelope>, _>>()?;
-        self.events_written += append(&mut self.transaction, &self.outbox, &events).await?;
+        self.events_written += append(connection, &self.outbox, &events)?;
         project.mark_saved();
         Ok(())
     }
@@ -89,39 +122,36 @@ impl SqliteProjectsTransaction {
 impl ProjectsTransaction for SqliteProjectsTransaction {
     async fn next_project_id(&mut self) -> Result<ProjectId, StoreError> {
         // Safe without a sequence: this transaction holds SQLite's write lock.
-        let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM projects")
-            .fetch_one(&mut *self.transaction)
-            .await
+        let next: i64 = self
+            .transaction
+            .connection()
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM projects")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
             .map_err(backend)?;
         ProjectId::new(next).map_err(|_| corrupt("id sequence"))
     }
 
     async fn project(&mut self, id: ProjectId, with_task: Option<TaskNumber>) -> Result<Option<Project>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, owner_id, name, max_incomplete_tasks, archived_at, deleted_at, last_task_number,
-                    incomplete_tasks, version
-             FROM projects WHERE id = ?",
-        )
-        .bind(id.get())
-        .fetch_optional(&mut *self.transaction)
-        .await
-        .map_err(backend)?;
+        let connection = self.transaction.connection();
+        let row = connection
+            .prepare_cached(
+                "SELECT id, owner_id, name, max_incomplete_tasks, archived_at, deleted_at, last_task_number,
+                        incomplete_tasks, version
+                 FROM projects WHERE id = ?",
+            )
+            .and_then(|mut statement| statement.query_row([id.get()], project_row).optional())
+            .map_err(backend)?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let state = project_state(&row)?;
+        let state = row.into_state()?;
         let task = match with_task {
-            Some(number) => {
-                sqlx::query("SELECT number, name, completed_at FROM tasks WHERE project_id = ? AND number = ?")
-                    .bind(id.get())
-                    .bind(number.get())
-                    .fetch_optional(&mut *self.transaction)
-                    .await
-                    .map_err(backend)?
-                    .as_ref()
-                    .map(task)
-                    .transpose()?
-            }
+            Some(number) => connection
+                .prepare_cached("SELECT number, name, completed_at FROM tasks WHERE project_id = ? AND number = ?")
+                .and_then(|mut statement| statement.query_row((id.get(), number.get()), task_row).optional())
+                .map_err(backend)?
+                .map(TaskRow::into_task)
+                .transpose()?,
             None => None,
         };
         Ok(Some(Project::restore(state, task)))
@@ -129,67 +159,77 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
 
     async fn add(&mut self, project: &mut Project) -> Result<(), StoreError> {
         let state = project.state();
-        sqlx::query(
-            "INSERT INTO projects (id, owner_id, name, max_incomplete_tasks, archived_at, deleted_at,
-                                   last_task_number, incomplete_tasks, version, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-        )
-        .bind(state.id.get())
-        .bind(state.owner.as_uuid())
-        .bind(state.name.as_str())
-        .bind(state.limit.map(IncompleteTaskLimit::get))
-        .bind(state.archived_at)
-        .bind(state.deleted_at)
-        .bind(state.last_task_number)
-        .bind(state.incomplete_tasks)
-        .bind(OffsetDateTime::now_utc())
-        .execute(&mut *self.transaction)
-        .await
-        .map_err(write_error)?;
-        self.write_tasks_and_events(project).await
+        self.transaction
+            .connection()
+            .prepare_cached(
+                "INSERT INTO projects (id, owner_id, name, max_incomplete_tasks, archived_at, deleted_at,
+                                       last_task_number, incomplete_tasks, version, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            )
+            .and_then(|mut statement| {
+                statement.execute((
+                    state.id.get(),
+                    state.owner.as_uuid(),
+                    state.name.as_str(),
+                    state.limit.map(IncompleteTaskLimit::get),
+                    state.archived_at.map(Timestamp),
+                    state.deleted_at.map(Timestamp),
+                    state.last_task_number,
+                    state.incomplete_tasks,
+                    Timestamp(OffsetDateTime::now_utc()),
+                ))
+            })
+            .map_err(write_error)?;
+        self.write_tasks_and_events(project)
     }
 
     async fn save(&mut self, project: &mut Project) -> Result<(), StoreError> {
         let state = project.state();
-        let updated = sqlx::query(
-            "UPDATE projects
-             SET name = ?, max_incomplete_tasks = ?, archived_at = ?, deleted_at = ?, last_task_number = ?,
-                 incomplete_tasks = ?, version = version + 1
-             WHERE id = ? AND version = ?",
-        )
-        .bind(state.name.as_str())
-        .bind(state.limit.map(IncompleteTaskLimit::get))
-        .bind(state.archived_at)
-        .bind(state.deleted_at)
-        .bind(state.last_task_number)
-        .bind(state.incomplete_tasks)
-        .bind(state.id.get())
-        .bind(state.version)
-        .execute(&mut *self.transaction)
-        .await
-        .map_err(backend)?;
-        if updated.rows_affected() == 0 {
+        let updated = self
+            .transaction
+            .connection()
+            .prepare_cached(
+                "UPDATE projects
+                 SET name = ?, max_incomplete_tasks = ?, archived_at = ?, deleted_at = ?, last_task_number = ?,
+                     incomplete_tasks = ?, version = version + 1
+                 WHERE id = ? AND version = ?",
+            )
+            .and_then(|mut statement| {
+                statement.execute((
+                    state.name.as_str(),
+                    state.limit.map(IncompleteTaskLimit::get),
+                    state.archived_at.map(Timestamp),
+                    state.deleted_at.map(Timestamp),
+                    state.last_task_number,
+                    state.incomplete_tasks,
+                    state.id.get(),
+                    state.version,
+                ))
+            })
+            .map_err(backend)?;
+        if updated == 0 {
             return Err(StoreError::Conflict);
         }
-        self.write_tasks_and_events(project).await
+        self.write_tasks_and_events(project)
     }
 
     async fn mark_event_handled(&mut self, consumer: &'static str, event: EventId) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO inbox (consumer, event_id, handled_at) VALUES (?, ?, ?)
-             ON CONFLICT (consumer, event_id) DO NOTHING",
-        )
-        .bind(consumer)
-        .bind(event.as_uuid())
-        .bind(OffsetDateTime::now_utc())
-        .execute(&mut *self.transaction)
-        .await
-        .map_err(backend)?;
-        Ok(inserted.rows_affected() == 1)
+        let inserted = self
+            .transaction
+            .connection()
+            .prepare_cached(
+                "INSERT INTO inbox (consumer, event_id, handled_at) VALUES (?, ?, ?)
+                 ON CONFLICT (consumer, event_id) DO NOTHING",
+            )
+            .and_then(|mut statement| {
+                statement.execute((consumer, event.as_uuid(), Timestamp(OffsetDateTime::now_utc())))
+            })
+            .map_err(backend)?;
+        Ok(inserted == 1)
     }
 
     async fn commit(self) -> Result<(), StoreError> {
-        self.transaction.commit().await.map_err(backend)?;
+        self.transaction.commit()?;
         if self.events_written > 0 {
             self.relay.notify();
         }
@@ -199,78 +239,72 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
 
 impl ProjectQueries for SqliteProjects {
     async fn projects_of(&self, owner: UserId) -> Result<Vec<ProjectSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, archived_at FROM projects
-             WHERE owner_id = ? AND deleted_at IS NULL ORDER BY id",
-        )
-        .bind(owner.as_uuid())
-        .fetch_all(self.database.reader())
-        .await
-        .map_err(backend)?;
-        rows.iter().map(project_summary).collect()
+        let rows = self.database.read(|connection| {
+            connection
+                .prepare_cached(
+                    "SELECT id, name, archived_at FROM projects
+                     WHERE owner_id = ? AND deleted_at IS NULL ORDER BY id",
+                )?
+                .query_map([owner.as_uuid()], summary_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(SummaryRow::into_summary).collect()
     }
 
     async fn project(&self, owner: UserId, id: ProjectId) -> Result<Option<ProjectDetails>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, name, max_incomplete_tasks, archived_at FROM projects
-             WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
-        )
-        .bind(id.get())
-        .bind(owner.as_uuid())
-        .fetch_optional(self.database.reader())
-        .await
-        .map_err(backend)?;
-        row.map(|row| {
-            Ok(ProjectDetails {
-                id,
-                name: row.try_get("name").map_err(backend)?,
-                maximum_number_of_incomplete_tasks: row.try_get("max_incomplete_tasks").map_err(backend)?,
-                archived_at: row.try_get("archived_at").map_err(backend)?,
-            })
+        self.database.read(|connection| {
+            connection
+                .prepare_cached(
+                    "SELECT name, max_incomplete_tasks, archived_at FROM projects
+                     WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
+                )?
+                .query_row((id.get(), owner.as_uuid()), |row| {
+                    Ok(ProjectDetails {
+                        id,
+                        name: row.get("name")?,
+                        maximum_number_of_incomplete_tasks: row.get("max_incomplete_tasks")?,
+                        archived_at: timestamp(row, "archived_at")?,
+                    })
+                })
+                .optional()
         })
-        .transpose()
     }
 
     async fn tasks(&self, owner: UserId, id: ProjectId) -> Result<Option<Vec<TaskDetails>>, StoreError> {
-        // One round trip: the LEFT JOIN yields one row with NULL task columns for a
-        // visible project without tasks, and no row for an invisible project.
-        let rows = sqlx::query(
-            "SELECT t.number, t.name, t.completed_at FROM projects p
-             LEFT JOIN tasks t ON t.project_id = p.id
-             WHERE p.id = ? AND p.owner_id = ? AND p.deleted_at IS NULL
-             ORDER BY t.number",
-        )
-        .bind(id.get())
-        .bind(owner.as_uuid())
-        .fetch_all(self.database.reader())
-        .await
-        .map_err(backend)?;
+        // One query: the LEFT JOIN yields one row with NULL task columns for a visible
+        // project without tasks, and no row for an invisible project.
+        let rows = self.database.read(|connection| {
+            connection
+                .prepare_cached(
+                    "SELECT t.number, t.name, t.completed_at FROM projects p
+                     LEFT JOIN tasks t ON t.project_id = p.id
+                     WHERE p.id = ? AND p.owner_id = ? AND p.deleted_at IS NULL
+                     ORDER BY t.number",
+                )?
+                .query_map((id.get(), owner.as_uuid()), |row| {
+                    let number: Option<i64> = row.get("number")?;
+                    number.map(|_| task_row(row)).transpose()
+                })?
+                .collect::<rusqlite::Result<Vec<Option<TaskRow>>>>()
+        })?;
         if rows.is_empty() {
             return Ok(None);
         }
-        let mut tasks = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let number: Option<i64> = row.try_get("number").map_err(backend)?;
-            if number.is_some() {
-                tasks.push(task_details(row)?);
-            }
-        }
-        Ok(Some(tasks))
+        rows.into_iter().flatten().map(TaskRow::into_details).collect::<Result<_, _>>().map(Some)
     }
 
     async fn task(&self, owner: UserId, id: ProjectId, number: TaskNumber) -> Result<Option<TaskDetails>, StoreError> {
-        let row = sqlx::query(
-            "SELECT t.number, t.name, t.completed_at FROM tasks t
-             JOIN projects p ON p.id = t.project_id
-             WHERE t.project_id = ? AND t.number = ? AND p.owner_id = ? AND p.deleted_at IS NULL",
-        )
-        .bind(id.get())
-        .bind(number.get())
-        .bind(owner.as_uuid())
-        .fetch_optional(self.database.reader())
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(task_details).transpose()
+        let row = self.database.read(|connection| {
+            connection
+                .prepare_cached(
+                    "SELECT t.number, t.name, t.completed_at FROM tasks t
+                     JOIN projects p ON p.id = t.project_id
+                     WHERE t.project_id = ? AND t.number = ? AND p.owner_id = ? AND p.deleted_at IS NULL",
+                )?
+                .query_row((id.get(), number.get(), owner.as_uuid()), task_row)
+                .optional()
+        })?;
+        row.map(TaskRow::into_details).transpose()
     }
 }
 

@@ -25,7 +25,8 @@ const PURE_CRATES: [&str; 3] = [KERNEL, ACCOUNTS, PROJECTS];
 
 /// Crate families (the crate itself and every `<family>-…` crate, such as `sqlx-core`
 /// or `tower-http`) that pure crates must not reach, even transitively.
-const INFRASTRUCTURE_FAMILIES: [&str; 7] = ["sqlx", "axum", "hyper", "tokio", "tower", "utoipa", "http"];
+const INFRASTRUCTURE_FAMILIES: [&str; 9] =
+    ["sqlx", "rusqlite", "libsqlite3", "axum", "hyper", "tokio", "tower", "utoipa", "http"];
 
 /// The two bounded contexts, each with its crates.
 const ACCOUNTS_CONTEXT: [&str; 2] = [ACCOUNTS, ACCOUNTS_ADAPTERS];
@@ -218,10 +219,12 @@ fn the_workspace_graph_holds_every_crate_so_the_rules_cannot_pass_vacuously() {
         assert!(graph.path_to(binary, |name| name == adapters).is_some(), "{BINARY} should wire {adapters}");
     }
     let platform = graph.member(PLATFORM).expect("the platform is a member");
-    assert!(
-        graph.path_to(platform, |name| name == "sqlx").is_some(),
-        "the platform's normal dependencies should include sqlx; is the graph read correctly?"
-    );
+    for driver in ["sqlx", "rusqlite"] {
+        assert!(
+            graph.path_to(platform, |name| name == driver).is_some(),
+            "the platform's normal dependencies should include {driver}; is the graph read correctly?"
+        );
+    }
 }
 
 #[test]
@@ -320,7 +323,17 @@ fn the_checker_counts_a_dependency_that_is_normal_as_well_as_dev() {
 
 #[test]
 fn infrastructure_families_include_their_satellite_crates_but_not_lookalikes() {
-    for name in ["sqlx", "sqlx-core", "tokio-util", "tower-http", "http", "http-body", "utoipa-gen"] {
+    for name in [
+        "sqlx",
+        "sqlx-core",
+        "rusqlite",
+        "libsqlite3-sys",
+        "tokio-util",
+        "tower-http",
+        "http",
+        "http-body",
+        "utoipa-gen",
+    ] {
         assert!(is_infrastructure(name), "{name}");
     }
     for name in ["httparse", "towerlike", "serde", "taskdeck-kernel"] {

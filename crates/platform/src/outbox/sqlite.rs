@@ -1,37 +1,36 @@
 //! The outbox on SQLite: appending inside a unit of work, and the relay's side.
 
-use sqlx::{Row, SqliteConnection};
+use rusqlite::{Connection, Row};
 use taskdeck_kernel::{EventEnvelope, EventId, StoreError};
 use time::OffsetDateTime;
 
 use super::{OutboxFilter, OutboxStats, OutboxStore, PendingEvent};
-use crate::sqlite::SqliteDatabase;
+use crate::sqlite::{SqliteDatabase, Timestamp};
 
 /// Appends events to the outbox on the unit of work's connection, so they commit or
 /// roll back with the aggregate. Returns how many were written.
 ///
 /// # Errors
 /// `StoreError::Backend` on a storage failure.
-pub async fn append(
-    connection: &mut SqliteConnection,
-    filter: &OutboxFilter,
-    events: &[EventEnvelope],
-) -> Result<usize, StoreError> {
+pub fn append(connection: &Connection, filter: &OutboxFilter, events: &[EventEnvelope]) -> Result<usize, StoreError> {
     let mut written = 0;
     for event in events.iter().filter(|event| filter.keeps(&event.event_type)) {
-        sqlx::query(
-            "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(event.id.as_uuid())
-        .bind(&event.event_type)
-        .bind(&event.aggregate_type)
-        .bind(&event.aggregate_id)
-        .bind(event.occurred_at)
-        .bind(event.payload.to_string())
-        .execute(&mut *connection)
-        .await
-        .map_err(StoreError::backend)?;
+        connection
+            .prepare_cached(
+                "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .and_then(|mut statement| {
+                statement.execute((
+                    event.id.as_uuid(),
+                    &event.event_type,
+                    &event.aggregate_type,
+                    &event.aggregate_id,
+                    Timestamp(event.occurred_at),
+                    event.payload.to_string(),
+                ))
+            })
+            .map_err(StoreError::backend)?;
         written += 1;
     }
     Ok(written)
@@ -42,6 +41,9 @@ pub async fn append(
 pub struct SqliteOutbox {
     database: SqliteDatabase,
 }
+
+const EVENT_COLUMNS: &str =
+    "sequence, attempts, event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload";
 
 impl SqliteOutbox {
     #[must_use]
@@ -55,29 +57,30 @@ impl SqliteOutbox {
     /// # Errors
     /// `StoreError::Backend` on a storage failure.
     pub async fn all_events(&self) -> Result<Vec<EventEnvelope>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT sequence, attempts, event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload
-             FROM outbox ORDER BY sequence",
-        )
-        .fetch_all(self.database.reader())
-        .await
-        .map_err(StoreError::backend)?;
-        rows.iter().map(|row| pending_event(row).map(|pending| pending.envelope)).collect()
+        let events = self.database.read(|connection| {
+            let mut statement =
+                connection.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM outbox ORDER BY sequence"))?;
+            statement.query_map([], pending_event)?.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(events.into_iter().map(|pending| pending.envelope).collect())
     }
 }
 
-fn pending_event(row: &sqlx::sqlite::SqliteRow) -> Result<PendingEvent, StoreError> {
-    let payload: String = row.try_get("payload").map_err(StoreError::backend)?;
+fn pending_event(row: &Row<'_>) -> rusqlite::Result<PendingEvent> {
+    let payload: String = row.get("payload")?;
+    let Timestamp(occurred_at) = row.get("occurred_at")?;
     Ok(PendingEvent {
-        sequence: row.try_get("sequence").map_err(StoreError::backend)?,
-        attempts: row.try_get("attempts").map_err(StoreError::backend)?,
+        sequence: row.get("sequence")?,
+        attempts: row.get("attempts")?,
         envelope: EventEnvelope {
-            id: EventId::from_uuid(row.try_get("event_id").map_err(StoreError::backend)?),
-            event_type: row.try_get("event_type").map_err(StoreError::backend)?,
-            aggregate_type: row.try_get("aggregate_type").map_err(StoreError::backend)?,
-            aggregate_id: row.try_get("aggregate_id").map_err(StoreError::backend)?,
-            occurred_at: row.try_get("occurred_at").map_err(StoreError::backend)?,
-            payload: serde_json::from_str(&payload).map_err(StoreError::backend)?,
+            id: EventId::from_uuid(row.get("event_id")?),
+            event_type: row.get("event_type")?,
+            aggregate_type: row.get("aggregate_type")?,
+            aggregate_id: row.get("aggregate_id")?,
+            occurred_at,
+            payload: serde_json::from_str(&payload).map_err(|error| {
+                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(error))
+            })?,
         },
     })
 }
@@ -89,42 +92,39 @@ fn unix_millis(instant: OffsetDateTime) -> i64 {
 impl OutboxStore for SqliteOutbox {
     async fn next_batch(&self, limit: i64, now: OffsetDateTime) -> Result<Vec<PendingEvent>, StoreError> {
         // The oldest live event of each aggregate, if its retry time has come.
-        let rows = sqlx::query(
-            "SELECT o.sequence, o.attempts, o.event_id, o.event_type, o.aggregate_type, o.aggregate_id,
-                    o.occurred_at, o.payload
-             FROM outbox o
-             WHERE o.dead_at IS NULL
-               AND o.available_at <= ?
-               AND NOT EXISTS (
-                   SELECT 1 FROM outbox earlier
-                   WHERE earlier.aggregate_type = o.aggregate_type
-                     AND earlier.aggregate_id = o.aggregate_id
-                     AND earlier.sequence < o.sequence
-                     AND earlier.dead_at IS NULL)
-             ORDER BY o.sequence
-             LIMIT ?",
-        )
-        .bind(unix_millis(now))
-        .bind(limit)
-        .fetch_all(self.database.reader())
-        .await
-        .map_err(StoreError::backend)?;
-        rows.iter().map(pending_event).collect()
+        self.database.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT o.sequence, o.attempts, o.event_id, o.event_type, o.aggregate_type, o.aggregate_id,
+                        o.occurred_at, o.payload
+                 FROM outbox o
+                 WHERE o.dead_at IS NULL
+                   AND o.available_at <= ?
+                   AND NOT EXISTS (
+                       SELECT 1 FROM outbox earlier
+                       WHERE earlier.aggregate_type = o.aggregate_type
+                         AND earlier.aggregate_id = o.aggregate_id
+                         AND earlier.sequence < o.sequence
+                         AND earlier.dead_at IS NULL)
+                 ORDER BY o.sequence
+                 LIMIT ?",
+            )?;
+            statement.query_map((unix_millis(now), limit), pending_event)?.collect()
+        })
     }
 
     async fn delete_delivered(&self, sequences: &[i64]) -> Result<(), StoreError> {
         if sequences.is_empty() {
             return Ok(());
         }
-        let mut transaction = self.database.begin_write().await?;
-        for sequence in sequences {
-            sqlx::query("DELETE FROM outbox WHERE sequence = ?")
-                .bind(sequence)
-                .execute(&mut *transaction)
-                .await
-                .map_err(StoreError::backend)?;
-        }
-        transaction.commit().await.map_err(StoreError::backend)
+        self.database
+            .write(|connection| {
+                let mut statement = connection.prepare_cached("DELETE FROM outbox WHERE sequence = ?")?;
+                for sequence in sequences {
+                    statement.execute([sequence])?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn record_failure(
@@ -135,43 +135,41 @@ impl OutboxStore for SqliteOutbox {
     ) -> Result<(), StoreError> {
         let dead_at = match retry_at {
             Some(_) => None,
-            None => Some(OffsetDateTime::now_utc()),
+            None => Some(Timestamp(OffsetDateTime::now_utc())),
         };
-        sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, available_at = ?, dead_at = ?
-             WHERE sequence = ?",
-        )
-        .bind(error)
-        .bind(retry_at.map_or(0, unix_millis))
-        .bind(dead_at)
-        .bind(sequence)
-        .execute(self.database.writer())
-        .await
-        .map_err(StoreError::backend)?;
+        self.database
+            .write(|connection| {
+                connection.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?, available_at = ?, dead_at = ?
+                     WHERE sequence = ?",
+                    (error, retry_at.map_or(0, unix_millis), dead_at, sequence),
+                )
+            })
+            .await?;
         Ok(())
     }
 
     async fn requeue_dead(&self) -> Result<u64, StoreError> {
-        let requeued =
-            sqlx::query("UPDATE outbox SET dead_at = NULL, attempts = 0, available_at = 0 WHERE dead_at IS NOT NULL")
-                .execute(self.database.writer())
-                .await
-                .map_err(StoreError::backend)?;
-        Ok(requeued.rows_affected())
+        let requeued = self
+            .database
+            .write(|connection| {
+                connection.execute(
+                    "UPDATE outbox SET dead_at = NULL, attempts = 0, available_at = 0 WHERE dead_at IS NOT NULL",
+                    [],
+                )
+            })
+            .await?;
+        Ok(u64::try_from(requeued).unwrap_or(u64::MAX))
     }
 
     async fn stats(&self) -> Result<OutboxStats, StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) FILTER (WHERE dead_at IS NULL) AS pending,
-                    COUNT(*) FILTER (WHERE dead_at IS NOT NULL) AS dead
-             FROM outbox",
-        )
-        .fetch_one(self.database.reader())
-        .await
-        .map_err(StoreError::backend)?;
-        Ok(OutboxStats {
-            pending: row.try_get("pending").map_err(StoreError::backend)?,
-            dead: row.try_get("dead").map_err(StoreError::backend)?,
+        self.database.read(|connection| {
+            connection.query_row(
+                "SELECT COUNT(*) FILTER (WHERE dead_at IS NULL), COUNT(*) FILTER (WHERE dead_at IS NOT NULL)
+                 FROM outbox",
+                [],
+                |row| Ok(OutboxStats { pending: row.get(0)?, dead: row.get(1)? }),
+            )
         })
     }
 }

@@ -496,17 +496,13 @@ pub fn project_named(body: &Value, name: &str) -> Option<i64> {
         .and_then(|project| project["id"].as_i64())
 }
 
-/// A connection pool on the database file, to look at what the server stored.
-pub async fn inspect(dir: &Path) -> sqlx::SqlitePool {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(database_path(dir))
-        .create_if_missing(false)
-        .busy_timeout(Duration::from_secs(5));
-    sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .unwrap_or_else(|error| panic!("cannot open {}: {error}", database_path(dir).display()))
+/// A connection to the database file, to look at what the server stored.
+pub fn inspect(dir: &Path) -> rusqlite::Connection {
+    let connection =
+        rusqlite::Connection::open_with_flags(database_path(dir), rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .unwrap_or_else(|error| panic!("cannot open {}: {error}", database_path(dir).display()));
+    connection.busy_timeout(Duration::from_secs(5)).expect("a busy timeout");
+    connection
 }
 
 /// The storage backend a test runs the binary on.
@@ -648,7 +644,7 @@ impl TestDatabase {
     /// A connection to look at (or tamper with) what the servers stored.
     pub async fn inspect(&self) -> Inspector {
         match &self.postgres {
-            None => Inspector::Sqlite(inspect(self.dir()).await),
+            None => Inspector::Sqlite(Arc::new(Mutex::new(inspect(self.dir())))),
             Some(PostgresTestDatabase::Migrated(database)) => Inspector::Postgres(database.pool().clone()),
             Some(PostgresTestDatabase::Empty { pool, .. }) => Inspector::Postgres(pool.clone()),
         }
@@ -704,14 +700,14 @@ pub async fn admin_execute(admin_url: &str, statement: &str) {
 /// A pool on a test's database, for SQL checks that read the same on both backends.
 #[derive(Debug, Clone)]
 pub enum Inspector {
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(Arc<Mutex<rusqlite::Connection>>),
     Postgres(sqlx::PgPool),
 }
 
 /// A read transaction on one consistent snapshot, while servers may be writing.
 #[derive(Debug)]
 pub enum Snapshot {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(rusqlite::Connection),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -719,12 +715,27 @@ fn sql(text: &str) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text.to_owned())
 }
 
+fn sqlite_column<T: rusqlite::types::FromSql>(
+    connection: &rusqlite::Connection,
+    query: &str,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = connection.prepare(query)?;
+    statement.query_map([], |row| row.get(0))?.collect()
+}
+
 impl Inspector {
+    fn sqlite<T>(connection: &Mutex<rusqlite::Connection>, work: impl FnOnce(&rusqlite::Connection) -> T) -> T {
+        let connection = connection.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        work(&connection)
+    }
+
     /// One number, e.g. `SELECT COUNT(*) FROM …`.
     pub async fn scalar(&self, query: &str) -> i64 {
         let result = match self {
-            Self::Sqlite(pool) => sqlx::query_scalar(sql(query)).fetch_one(pool).await,
-            Self::Postgres(pool) => sqlx::query_scalar(sql(query)).fetch_one(pool).await,
+            Self::Sqlite(connection) => {
+                Self::sqlite(connection, |c| c.query_row(query, [], |row| row.get(0))).map_err(|e| e.to_string())
+            }
+            Self::Postgres(pool) => sqlx::query_scalar(sql(query)).fetch_one(pool).await.map_err(|e| e.to_string()),
         };
         result.unwrap_or_else(|error| panic!("{query}: {error}"))
     }
@@ -732,8 +743,14 @@ impl Inspector {
     /// A statement that changes rows; returns how many.
     pub async fn execute(&self, statement: &str) -> u64 {
         let result = match self {
-            Self::Sqlite(pool) => sqlx::query(sql(statement)).execute(pool).await.map(|done| done.rows_affected()),
-            Self::Postgres(pool) => sqlx::query(sql(statement)).execute(pool).await.map(|done| done.rows_affected()),
+            Self::Sqlite(connection) => Self::sqlite(connection, |c| c.execute(statement, []))
+                .map(|changed| u64::try_from(changed).unwrap_or(u64::MAX))
+                .map_err(|e| e.to_string()),
+            Self::Postgres(pool) => sqlx::query(sql(statement))
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+                .map_err(|e| e.to_string()),
         };
         result.unwrap_or_else(|error| panic!("{statement}: {error}"))
     }
@@ -741,7 +758,15 @@ impl Inspector {
     /// Starts a read of one snapshot (REPEATABLE READ on PostgreSQL).
     pub async fn snapshot(&self) -> Snapshot {
         match self {
-            Self::Sqlite(pool) => Snapshot::Sqlite(pool.begin().await.expect("begin a read")),
+            Self::Sqlite(connection) => {
+                let path = Self::sqlite(connection, |c| c.path().map(PathBuf::from)).expect("a database file");
+                let reader = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .expect("open a reader");
+                reader.busy_timeout(Duration::from_secs(5)).expect("a busy timeout");
+                // A deferred transaction reads one snapshot from its first SELECT on.
+                reader.execute_batch("BEGIN").expect("begin a read");
+                Snapshot::Sqlite(reader)
+            }
             Self::Postgres(pool) => {
                 let mut transaction = pool.begin().await.expect("begin a read");
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -753,19 +778,19 @@ impl Inspector {
         }
     }
 
-    /// Closes the SQLite pool; the PostgreSQL pool belongs to the `TestDatabase`.
+    /// Closes the SQLite connection; the PostgreSQL pool belongs to the `TestDatabase`.
     pub async fn close(self) {
-        if let Self::Sqlite(pool) = self {
-            pool.close().await;
-        }
+        drop(self);
     }
 }
 
 impl Snapshot {
     pub async fn scalar(&mut self, query: &str) -> i64 {
         let result = match self {
-            Self::Sqlite(transaction) => sqlx::query_scalar(sql(query)).fetch_one(&mut **transaction).await,
-            Self::Postgres(transaction) => sqlx::query_scalar(sql(query)).fetch_one(&mut **transaction).await,
+            Self::Sqlite(connection) => connection.query_row(query, [], |row| row.get(0)).map_err(|e| e.to_string()),
+            Self::Postgres(transaction) => {
+                sqlx::query_scalar(sql(query)).fetch_one(&mut **transaction).await.map_err(|e| e.to_string())
+            }
         };
         result.unwrap_or_else(|error| panic!("{query}: {error}"))
     }
@@ -773,8 +798,10 @@ impl Snapshot {
     /// The first column of every row, as text.
     pub async fn strings(&mut self, query: &str) -> Vec<String> {
         let result = match self {
-            Self::Sqlite(transaction) => sqlx::query_scalar(sql(query)).fetch_all(&mut **transaction).await,
-            Self::Postgres(transaction) => sqlx::query_scalar(sql(query)).fetch_all(&mut **transaction).await,
+            Self::Sqlite(connection) => sqlite_column(connection, query).map_err(|e| e.to_string()),
+            Self::Postgres(transaction) => {
+                sqlx::query_scalar(sql(query)).fetch_all(&mut **transaction).await.map_err(|e| e.to_string())
+            }
         };
         result.unwrap_or_else(|error| panic!("{query}: {error}"))
     }
@@ -782,8 +809,10 @@ impl Snapshot {
     /// The first column of every row, as numbers.
     pub async fn numbers(&mut self, query: &str) -> Vec<i64> {
         let result = match self {
-            Self::Sqlite(transaction) => sqlx::query_scalar(sql(query)).fetch_all(&mut **transaction).await,
-            Self::Postgres(transaction) => sqlx::query_scalar(sql(query)).fetch_all(&mut **transaction).await,
+            Self::Sqlite(connection) => sqlite_column(connection, query).map_err(|e| e.to_string()),
+            Self::Postgres(transaction) => {
+                sqlx::query_scalar(sql(query)).fetch_all(&mut **transaction).await.map_err(|e| e.to_string())
+            }
         };
         result.unwrap_or_else(|error| panic!("{query}: {error}"))
     }
@@ -791,15 +820,20 @@ impl Snapshot {
     /// Rows of (text, number), e.g. `SELECT key, COUNT(*) … GROUP BY key`.
     pub async fn counted(&mut self, query: &str) -> Vec<(String, i64)> {
         let result = match self {
-            Self::Sqlite(transaction) => sqlx::query_as(sql(query)).fetch_all(&mut **transaction).await,
-            Self::Postgres(transaction) => sqlx::query_as(sql(query)).fetch_all(&mut **transaction).await,
+            Self::Sqlite(connection) => connection
+                .prepare(query)
+                .and_then(|mut statement| statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect())
+                .map_err(|e| e.to_string()),
+            Self::Postgres(transaction) => {
+                sqlx::query_as(sql(query)).fetch_all(&mut **transaction).await.map_err(|e| e.to_string())
+            }
         };
         result.unwrap_or_else(|error| panic!("{query}: {error}"))
     }
 
     pub async fn finish(self) {
         match self {
-            Self::Sqlite(transaction) => transaction.commit().await.expect("end the read"),
+            Self::Sqlite(connection) => connection.execute_batch("COMMIT").expect("end the read"),
             Self::Postgres(transaction) => transaction.commit().await.expect("end the read"),
         }
     }
