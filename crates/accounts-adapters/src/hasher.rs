@@ -6,7 +6,9 @@
 //! and the C allocator keeps such freed buffers resident (a burst of 48 hashes left
 //! 600 MiB). So a fixed set of long-lived hashing threads takes the work from a queue,
 //! each hashing in one buffer it allocated once: concurrency and memory are bounded by
-//! the number of threads.
+//! the number of threads. The hashing threads run at the lowest CPU priority, so that
+//! during a login storm the requests that need no hash keep their latency and the
+//! logins wait instead.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -91,9 +93,31 @@ impl Argon2Hasher {
     }
 }
 
+/// The hashing threads' nice value, the lowest priority there is: when a worker and a
+/// hashing thread both want a core, the kernel gives the worker about 70 times the
+/// CPU time. On a server that is not busy, hashing still runs at full speed. (Measured
+/// against nice 10 and the idle scheduling class in `docs/performance.md`.)
+#[cfg(target_os = "linux")]
+const HASHING_NICENESS: i32 = 19;
+
+/// Makes the calling thread yield the CPU to the async workers when both want it.
+#[cfg(target_os = "linux")]
+fn yield_cpu_to_requests() {
+    // Linux keeps a nice value per thread: PRIO_PROCESS with a thread id sets that
+    // thread's alone.
+    let thread = rustix::thread::gettid();
+    if let Err(error) = rustix::process::setpriority_process(Some(thread), HASHING_NICENESS) {
+        tracing::warn!(%error, "cannot lower the CPU priority of a password hashing thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn yield_cpu_to_requests() {}
+
 /// A hashing thread: runs jobs until every sender is gone. A panicking job loses its
 /// answer (the caller sees an error), not the thread.
 fn work(queue: &Mutex<Receiver<Job>>) {
+    yield_cpu_to_requests();
     let mut memory = Memory::default();
     loop {
         let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
@@ -172,6 +196,17 @@ mod tests {
         assert!(hash.as_phc().starts_with("$argon2id$"));
         assert!(hasher.verify("correct horse".into(), Some(hash.clone())).await.unwrap());
         assert!(!hasher.verify("wrong horse".into(), Some(hash)).await.unwrap());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_the_lowest_cpu_priority_and_the_caller_keeps_its_own() {
+        let caller = rustix::process::getpriority_process(None).unwrap();
+        let hasher = Argon2Hasher::new(1).unwrap();
+        // `None` names the calling thread: here, the hashing thread running the job.
+        let hashing = hasher.run(|_| Ok(rustix::process::getpriority_process(None))).await.unwrap().unwrap();
+        assert_eq!(hashing, HASHING_NICENESS);
+        assert_eq!(rustix::process::getpriority_process(None).unwrap(), caller);
     }
 
     #[tokio::test]

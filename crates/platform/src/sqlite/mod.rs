@@ -33,6 +33,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Commits between two WAL checkpoints. A commit adds a few pages to the WAL; SQLite's
 /// own default is a checkpoint every 1,000 pages.
 const COMMITS_PER_CHECKPOINT: u64 = 256;
+/// Read connections kept open. Reads run on the thread that issues them, so no more
+/// are in use at once than there are async workers (one per core), plus the odd one
+/// on the blocking pool; each keeps a page cache of its own (2 MiB at most).
+const DEFAULT_IDLE_READERS: u32 = 2;
 /// Prepared statements kept per connection: more than taskdeck has.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
 
@@ -76,7 +80,7 @@ impl SqliteSettings {
         if rest.contains('?') {
             return Err(malformed("query parameters are not supported"));
         }
-        Ok(Self { path: PathBuf::from(rest), readers: 4 })
+        Ok(Self { path: PathBuf::from(rest), readers: DEFAULT_IDLE_READERS })
     }
 }
 
