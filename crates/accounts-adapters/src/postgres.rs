@@ -73,11 +73,13 @@ impl AccountsStore for PostgresAccounts {
     }
 
     async fn credentials(&self, email: &EmailAddress) -> Result<Option<Credentials>, StoreError> {
+        let mut connection = self.database.reader().await?;
         let row = sqlx::query("SELECT id, password_hash FROM users WHERE email_normalized = $1")
             .bind(email.normalized())
-            .fetch_optional(self.database.pool())
+            .fetch_optional(&mut *connection)
             .await
             .map_err(StoreError::backend)?;
+        connection.release();
         row.map(|row| {
             Ok(Credentials {
                 user_id: UserId::from_uuid(row.try_get("id").map_err(StoreError::backend)?),
@@ -90,11 +92,13 @@ impl AccountsStore for PostgresAccounts {
 
 impl AccountQueries for PostgresAccounts {
     async fn profile(&self, id: UserId) -> Result<Option<UserProfile>, StoreError> {
+        let mut connection = self.database.reader().await?;
         let row = sqlx::query("SELECT email FROM users WHERE id = $1")
             .bind(id.as_uuid())
-            .fetch_optional(self.database.pool())
+            .fetch_optional(&mut *connection)
             .await
             .map_err(StoreError::backend)?;
+        connection.release();
         row.map(|row| Ok(UserProfile { id, email: row.try_get("email").map_err(StoreError::backend)? })).transpose()
     }
 }

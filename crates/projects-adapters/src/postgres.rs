@@ -214,27 +214,31 @@ impl ProjectsTransaction for PostgresProjectsTransaction {
 
 impl ProjectQueries for PostgresProjects {
     async fn projects_of(&self, owner: UserId) -> Result<Vec<ProjectSummary>, StoreError> {
+        let mut connection = self.database.reader().await?;
         let rows = sqlx::query(
             "SELECT id, name, archived_at FROM projects
              WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY id",
         )
         .bind(owner.as_uuid())
-        .fetch_all(self.database.pool())
+        .fetch_all(&mut *connection)
         .await
         .map_err(backend)?;
+        connection.release();
         rows.iter().map(|row| summary_row(row).map_err(backend)?.into_summary()).collect()
     }
 
     async fn project(&self, owner: UserId, id: ProjectId) -> Result<Option<ProjectDetails>, StoreError> {
+        let mut connection = self.database.reader().await?;
         let row = sqlx::query(
             "SELECT id, name, max_incomplete_tasks, archived_at FROM projects
              WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL",
         )
         .bind(id.get())
         .bind(owner.as_uuid())
-        .fetch_optional(self.database.pool())
+        .fetch_optional(&mut *connection)
         .await
         .map_err(backend)?;
+        connection.release();
         row.map(|row| {
             Ok(ProjectDetails {
                 id,
@@ -249,6 +253,7 @@ impl ProjectQueries for PostgresProjects {
     async fn tasks(&self, owner: UserId, id: ProjectId) -> Result<Option<Vec<TaskDetails>>, StoreError> {
         // One round trip: the LEFT JOIN yields one row with NULL task columns for a
         // visible project without tasks, and no row for an invisible project.
+        let mut connection = self.database.reader().await?;
         let rows = sqlx::query(
             "SELECT t.number, t.name, t.completed_at FROM projects p
              LEFT JOIN tasks t ON t.project_id = p.id
@@ -257,9 +262,10 @@ impl ProjectQueries for PostgresProjects {
         )
         .bind(id.get())
         .bind(owner.as_uuid())
-        .fetch_all(self.database.pool())
+        .fetch_all(&mut *connection)
         .await
         .map_err(backend)?;
+        connection.release();
         if rows.is_empty() {
             return Ok(None);
         }
@@ -274,6 +280,7 @@ impl ProjectQueries for PostgresProjects {
     }
 
     async fn task(&self, owner: UserId, id: ProjectId, number: TaskNumber) -> Result<Option<TaskDetails>, StoreError> {
+        let mut connection = self.database.reader().await?;
         let row = sqlx::query(
             "SELECT t.number, t.name, t.completed_at FROM tasks t
              JOIN projects p ON p.id = t.project_id
@@ -282,9 +289,10 @@ impl ProjectQueries for PostgresProjects {
         .bind(id.get())
         .bind(number.get())
         .bind(owner.as_uuid())
-        .fetch_optional(self.database.pool())
+        .fetch_optional(&mut *connection)
         .await
         .map_err(backend)?;
+        connection.release();
         row.as_ref().map(|row| task_row(row).map_err(backend)?.into_details()).transpose()
     }
 }

@@ -1,11 +1,13 @@
 //! PostgreSQL: the database for several stateless taskdeck instances.
 //!
-//! A pool per instance; write transactions run at READ COMMITTED and lock the rows
+//! Two pools per instance: one for write transactions and the relay, one for the read
+//! side's queries (`reads`). Write transactions run at READ COMMITTED and lock the rows
 //! they change (`SELECT … FOR UPDATE`), so concurrent writers of one project queue on
 //! its row instead of failing. Migrations take an advisory lock, so instances starting
 //! together apply them once.
 
 mod migrations;
+mod reads;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use taskdeck_kernel::StoreError;
 use thiserror::Error;
 
 pub use migrations::migrator;
+pub use reads::ReadConnection;
 
 /// How long a request waits for a free connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +44,8 @@ pub enum PostgresSetupError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create a temporary database")]
     Temporary(#[source] sqlx::Error),
+    #[error("cannot set up the pool of read connections: {0}")]
+    ReadPool(String),
 }
 
 /// Connection settings for PostgreSQL.
@@ -48,7 +53,7 @@ pub enum PostgresSetupError {
 pub struct PostgresSettings {
     options: PgConnectOptions,
     target: String,
-    /// Connections in this instance's pool.
+    /// Connections in each of this instance's two pools (writes, reads).
     pub pool_size: u32,
     /// Longest a single statement may run; `None` for the server's default.
     pub statement_timeout: Option<Duration>,
@@ -87,10 +92,11 @@ impl PostgresSettings {
     }
 }
 
-/// The pool of one instance.
+/// The pools of one instance.
 #[derive(Debug, Clone)]
 pub struct PostgresDatabase {
     pool: PgPool,
+    reads: reads::ReadPool,
     _temporary: Option<Arc<TemporaryDatabase>>,
 }
 
@@ -131,7 +137,12 @@ impl PostgresDatabase {
                 Err(error) => Err(error),
             };
             match attempt {
-                Ok(pool) => return Ok(Self { pool, _temporary: None }),
+                Ok(pool) => {
+                    let reads =
+                        reads::ReadPool::new(settings.connect_options(), settings.pool_size, settings.connect_timeout)
+                            .map_err(PostgresSetupError::ReadPool)?;
+                    return Ok(Self { pool, reads, _temporary: None });
+                }
                 Err(error) if started.elapsed() + pause < settings.connect_timeout => {
                     tracing::warn!(target_db = %settings.target, %error, retry_in = ?pause, "PostgreSQL is not reachable yet");
                     tokio::time::sleep(pause).await;
@@ -165,9 +176,19 @@ impl PostgresDatabase {
         self.pool.begin().await.map_err(StoreError::backend)
     }
 
+    /// The pool of write transactions, the relay and one-off statements.
     #[must_use]
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// A connection for one query of the read side: hand it back with
+    /// [`ReadConnection::release`] once the result is read.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` when no connection can be had in time.
+    pub async fn reader(&self) -> Result<ReadConnection, StoreError> {
+        self.reads.connection().await
     }
 
     /// Whether the database answers a trivial query.
@@ -176,6 +197,7 @@ impl PostgresDatabase {
     }
 
     pub async fn close(&self) {
+        self.reads.close();
         self.pool.close().await;
     }
 
@@ -319,6 +341,47 @@ mod tests {
         let statement_timeout: String =
             sqlx::query_scalar("SHOW statement_timeout").fetch_one(database.pool()).await.unwrap();
         assert_eq!(statement_timeout, "30s");
+    }
+
+    async fn backend_pid(connection: &mut ReadConnection) -> i32 {
+        sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut **connection).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_released_read_connection_is_reused_and_one_dropped_before_is_closed() {
+        let Some(admin_url) = test_url() else { return };
+        let database = PostgresDatabase::temporary(&admin_url).await.unwrap();
+        let mut first = database.reader().await.unwrap();
+        let first_pid = backend_pid(&mut first).await;
+        first.release();
+
+        let mut again = database.reader().await.unwrap();
+        assert_eq!(backend_pid(&mut again).await, first_pid, "a released connection is reused");
+        drop(again);
+
+        let mut fresh = database.reader().await.unwrap();
+        assert_ne!(backend_pid(&mut fresh).await, first_pid, "a connection not released is never lent again");
+        fresh.release();
+    }
+
+    #[tokio::test]
+    async fn a_query_cancelled_mid_way_leaves_no_answer_behind_for_the_next_one() {
+        let Some(admin_url) = test_url() else { return };
+        let database = PostgresDatabase::temporary(&admin_url).await.unwrap();
+        let mut slow = database.reader().await.unwrap();
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(50),
+            sqlx::query_scalar::<_, i32>("SELECT 7 FROM pg_sleep(0.3)").fetch_one(&mut *slow),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the query was cut off");
+        drop(slow);
+        for _ in 0..5 {
+            let mut next = database.reader().await.unwrap();
+            let answer: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *next).await.unwrap();
+            assert_eq!(answer, 1, "each query gets its own answer");
+            next.release();
+        }
     }
 
     #[tokio::test]
