@@ -52,9 +52,14 @@ pub struct DatabaseArgs {
     #[arg(long, env = "TASKDECK_DATABASE_URL", default_value = "sqlite://taskdeck.db")]
     pub database_url: String,
 
-    /// PostgreSQL: connections in this instance's pool.
+    /// PostgreSQL: connections of this instance for write transactions and the outbox relay.
     #[arg(long, env = "TASKDECK_DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool_size: u32,
+
+    /// PostgreSQL: connections of this instance for the read side's queries. They keep the
+    /// server's CPU busy without waiting on disk, so about twice its cores is plenty.
+    #[arg(long, env = "TASKDECK_DATABASE_READ_POOL_SIZE", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_read_pool_size: u32,
 
     /// PostgreSQL: longest a single statement may run, in milliseconds (0 = the server's default).
     #[arg(long, env = "TASKDECK_DATABASE_STATEMENT_TIMEOUT", default_value_t = 30_000)]

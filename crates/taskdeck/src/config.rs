@@ -46,6 +46,7 @@ impl DatabaseConfig {
         let mut config = Self::from_url(&args.database_url)?;
         if let Self::Postgres(settings) = &mut config {
             settings.pool_size = args.database_pool_size;
+            settings.read_pool_size = args.database_read_pool_size;
             settings.statement_timeout =
                 (args.database_statement_timeout > 0).then(|| Duration::from_millis(args.database_statement_timeout));
             settings.connect_timeout = Duration::from_secs(args.database_connect_timeout);
@@ -86,6 +87,25 @@ mod tests {
     #[test]
     fn a_postgres_url_selects_postgres() {
         assert!(matches!(DatabaseConfig::from_url("postgres://bob@db:5432/app"), Ok(DatabaseConfig::Postgres(_))));
+    }
+
+    #[test]
+    fn the_pool_flags_size_the_write_and_read_pools_separately() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "taskdeck",
+            "migrate",
+            "--database-url",
+            "postgres://bob@db:5432/app",
+            "--database-pool-size",
+            "12",
+            "--database-read-pool-size",
+            "3",
+        ])
+        .unwrap();
+        let crate::cli::Command::Migrate(args) = cli.command else { panic!("parsed as another command") };
+        let Ok(DatabaseConfig::Postgres(settings)) = DatabaseConfig::from_args(&args) else { panic!("not PostgreSQL") };
+        assert_eq!((settings.pool_size, settings.read_pool_size), (12, 3));
     }
 
     #[test]

@@ -28,9 +28,10 @@ pub const STARTER_PROJECT: &str = "My first project";
 
 /// Variables of taskdeck's configuration, removed from every child's environment so
 /// the developer's shell cannot change what a test runs.
-const TASKDECK_VARIABLES: [&str; 7] = [
+const TASKDECK_VARIABLES: [&str; 8] = [
     "TASKDECK_DATABASE_URL",
     "TASKDECK_DATABASE_POOL_SIZE",
+    "TASKDECK_DATABASE_READ_POOL_SIZE",
     "TASKDECK_DATABASE_STATEMENT_TIMEOUT",
     "TASKDECK_DATABASE_CONNECT_TIMEOUT",
     "TASKDECK_BIND",
