@@ -9,7 +9,7 @@ use taskdeck_kernel::testing::OutboxProbe;
 use taskdeck_kernel::{EmailAddress, EventEnvelope, StoreError, UserId};
 use taskdeck_platform::outbox::sqlite::{SqliteOutbox, append};
 use taskdeck_platform::outbox::{OutboxFilter, RelaySignal};
-use taskdeck_platform::sqlite::{SqliteDatabase, Timestamp, WriteTransaction, is_unique_violation};
+use taskdeck_platform::sqlite::{CachedStatements, SqliteDatabase, Timestamp, WriteTransaction, is_unique_violation};
 use time::OffsetDateTime;
 
 /// User accounts in the SQLite database.
@@ -85,13 +85,16 @@ impl AccountsStore for SqliteAccounts {
     async fn credentials(&self, email: &EmailAddress) -> Result<Option<Credentials>, StoreError> {
         self.database.read(|connection| {
             connection
-                .prepare_cached("SELECT id, password_hash FROM users WHERE email_normalized = ?")?
-                .query_row([email.normalized()], |row| {
-                    Ok(Credentials {
-                        user_id: UserId::from_uuid(row.get("id")?),
-                        password_hash: PasswordHash::from_phc(row.get("password_hash")?),
-                    })
-                })
+                .query_row_cached(
+                    "SELECT id, password_hash FROM users WHERE email_normalized = ?",
+                    [email.normalized()],
+                    |row| {
+                        Ok(Credentials {
+                            user_id: UserId::from_uuid(row.get("id")?),
+                            password_hash: PasswordHash::from_phc(row.get("password_hash")?),
+                        })
+                    },
+                )
                 .optional()
         })
     }
@@ -101,8 +104,9 @@ impl AccountQueries for SqliteAccounts {
     async fn profile(&self, id: UserId) -> Result<Option<UserProfile>, StoreError> {
         self.database.read(|connection| {
             connection
-                .prepare_cached("SELECT email FROM users WHERE id = ?")?
-                .query_row([id.as_uuid()], |row| Ok(UserProfile { id, email: row.get("email")? }))
+                .query_row_cached("SELECT email FROM users WHERE id = ?", [id.as_uuid()], |row| {
+                    Ok(UserProfile { id, email: row.get("email")? })
+                })
                 .optional()
         })
     }
@@ -140,8 +144,12 @@ impl AccountsTransaction for SqliteAccountsTransaction {
         let row = self
             .transaction
             .connection()
-            .prepare_cached("SELECT id, email, password_hash, version FROM users WHERE id = ?")
-            .and_then(|mut statement| statement.query_row([id.as_uuid()], UserRow::read).optional())
+            .query_row_cached(
+                "SELECT id, email, password_hash, version FROM users WHERE id = ?",
+                [id.as_uuid()],
+                UserRow::read,
+            )
+            .optional()
             .map_err(StoreError::backend)?;
         row.map(UserRow::into_user).transpose()
     }
@@ -149,19 +157,17 @@ impl AccountsTransaction for SqliteAccountsTransaction {
     async fn add(&mut self, user: &mut User) -> Result<(), UserStoreError> {
         self.transaction
             .connection()
-            .prepare_cached(
+            .execute_cached(
                 "INSERT INTO users (id, email, email_normalized, password_hash, version, created_at)
                  VALUES (?, ?, ?, ?, 1, ?)",
-            )
-            .and_then(|mut statement| {
-                statement.execute((
+                (
                     user.id().as_uuid(),
                     user.email().as_str(),
                     user.email().normalized(),
                     user.password_hash().as_phc(),
                     Timestamp(OffsetDateTime::now_utc()),
-                ))
-            })
+                ),
+            )
             .map_err(user_write_error)?;
         self.append_events(user)?;
         user.mark_saved();
@@ -172,19 +178,17 @@ impl AccountsTransaction for SqliteAccountsTransaction {
         let updated = self
             .transaction
             .connection()
-            .prepare_cached(
+            .execute_cached(
                 "UPDATE users SET email = ?, email_normalized = ?, password_hash = ?, version = version + 1
                  WHERE id = ? AND version = ?",
-            )
-            .and_then(|mut statement| {
-                statement.execute((
+                (
                     user.email().as_str(),
                     user.email().normalized(),
                     user.password_hash().as_phc(),
                     user.id().as_uuid(),
                     user.version(),
-                ))
-            })
+                ),
+            )
             .map_err(user_write_error)?;
         if updated == 0 {
             return Err(StoreError::Conflict.into());

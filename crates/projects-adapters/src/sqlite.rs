@@ -6,7 +6,7 @@ use taskdeck_kernel::testing::OutboxProbe;
 use taskdeck_kernel::{EventEnvelope, EventId, StoreError, UserId};
 use taskdeck_platform::outbox::sqlite::{SqliteOutbox, append};
 use taskdeck_platform::outbox::{OutboxFilter, RelaySignal};
-use taskdeck_platform::sqlite::{SqliteDatabase, Timestamp, WriteTransaction, write_error};
+use taskdeck_platform::sqlite::{CachedStatements, SqliteDatabase, Timestamp, WriteTransaction, write_error};
 use taskdeck_projects::application::{
     ProjectDetails, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction, TaskDetails,
 };
@@ -84,28 +84,18 @@ impl SqliteProjectsTransaction {
         let id = project.id().get();
         for task in project.new_tasks() {
             connection
-                .prepare_cached("INSERT INTO tasks (project_id, number, name, completed_at) VALUES (?, ?, ?, ?)")
-                .and_then(|mut statement| {
-                    statement.execute((
-                        id,
-                        task.number().get(),
-                        task.name().as_str(),
-                        task.completed_at().map(Timestamp),
-                    ))
-                })
+                .execute_cached(
+                    "INSERT INTO tasks (project_id, number, name, completed_at) VALUES (?, ?, ?, ?)",
+                    (id, task.number().get(), task.name().as_str(), task.completed_at().map(Timestamp)),
+                )
                 .map_err(write_error)?;
         }
         for task in project.changed_tasks() {
             connection
-                .prepare_cached("UPDATE tasks SET name = ?, completed_at = ? WHERE project_id = ? AND number = ?")
-                .and_then(|mut statement| {
-                    statement.execute((
-                        task.name().as_str(),
-                        task.completed_at().map(Timestamp),
-                        id,
-                        task.number().get(),
-                    ))
-                })
+                .execute_cached(
+                    "UPDATE tasks SET name = ?, completed_at = ? WHERE project_id = ? AND number = ?",
+                    (task.name().as_str(), task.completed_at().map(Timestamp), id, task.number().get()),
+                )
                 .map_err(backend)?;
         }
         let events = project
@@ -125,8 +115,7 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
         let next: i64 = self
             .transaction
             .connection()
-            .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM projects")
-            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+            .query_row_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM projects", [], |row| row.get(0))
             .map_err(backend)?;
         ProjectId::new(next).map_err(|_| corrupt("id sequence"))
     }
@@ -134,12 +123,14 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
     async fn project(&mut self, id: ProjectId, with_task: Option<TaskNumber>) -> Result<Option<Project>, StoreError> {
         let connection = self.transaction.connection();
         let row = connection
-            .prepare_cached(
+            .query_row_cached(
                 "SELECT id, owner_id, name, max_incomplete_tasks, archived_at, deleted_at, last_task_number,
                         incomplete_tasks, version
                  FROM projects WHERE id = ?",
+                [id.get()],
+                project_row,
             )
-            .and_then(|mut statement| statement.query_row([id.get()], project_row).optional())
+            .optional()
             .map_err(backend)?;
         let Some(row) = row else {
             return Ok(None);
@@ -147,8 +138,12 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
         let state = row.into_state()?;
         let task = match with_task {
             Some(number) => connection
-                .prepare_cached("SELECT number, name, completed_at FROM tasks WHERE project_id = ? AND number = ?")
-                .and_then(|mut statement| statement.query_row((id.get(), number.get()), task_row).optional())
+                .query_row_cached(
+                    "SELECT number, name, completed_at FROM tasks WHERE project_id = ? AND number = ?",
+                    (id.get(), number.get()),
+                    task_row,
+                )
+                .optional()
                 .map_err(backend)?
                 .map(TaskRow::into_task)
                 .transpose()?,
@@ -161,13 +156,11 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
         let state = project.state();
         self.transaction
             .connection()
-            .prepare_cached(
+            .execute_cached(
                 "INSERT INTO projects (id, owner_id, name, max_incomplete_tasks, archived_at, deleted_at,
                                        last_task_number, incomplete_tasks, version, created_at)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-            )
-            .and_then(|mut statement| {
-                statement.execute((
+                (
                     state.id.get(),
                     state.owner.as_uuid(),
                     state.name.as_str(),
@@ -177,8 +170,8 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
                     state.last_task_number,
                     state.incomplete_tasks,
                     Timestamp(OffsetDateTime::now_utc()),
-                ))
-            })
+                ),
+            )
             .map_err(write_error)?;
         self.write_tasks_and_events(project)
     }
@@ -188,14 +181,12 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
         let updated = self
             .transaction
             .connection()
-            .prepare_cached(
+            .execute_cached(
                 "UPDATE projects
                  SET name = ?, max_incomplete_tasks = ?, archived_at = ?, deleted_at = ?, last_task_number = ?,
                      incomplete_tasks = ?, version = version + 1
                  WHERE id = ? AND version = ?",
-            )
-            .and_then(|mut statement| {
-                statement.execute((
+                (
                     state.name.as_str(),
                     state.limit.map(IncompleteTaskLimit::get),
                     state.archived_at.map(Timestamp),
@@ -204,8 +195,8 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
                     state.incomplete_tasks,
                     state.id.get(),
                     state.version,
-                ))
-            })
+                ),
+            )
             .map_err(backend)?;
         if updated == 0 {
             return Err(StoreError::Conflict);
@@ -217,13 +208,11 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
         let inserted = self
             .transaction
             .connection()
-            .prepare_cached(
+            .execute_cached(
                 "INSERT INTO inbox (consumer, event_id, handled_at) VALUES (?, ?, ?)
                  ON CONFLICT (consumer, event_id) DO NOTHING",
+                (consumer, event.as_uuid(), Timestamp(OffsetDateTime::now_utc())),
             )
-            .and_then(|mut statement| {
-                statement.execute((consumer, event.as_uuid(), Timestamp(OffsetDateTime::now_utc())))
-            })
             .map_err(backend)?;
         Ok(inserted == 1)
     }
@@ -254,18 +243,19 @@ impl ProjectQueries for SqliteProjects {
     async fn project(&self, owner: UserId, id: ProjectId) -> Result<Option<ProjectDetails>, StoreError> {
         self.database.read(|connection| {
             connection
-                .prepare_cached(
+                .query_row_cached(
                     "SELECT name, max_incomplete_tasks, archived_at FROM projects
                      WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
-                )?
-                .query_row((id.get(), owner.as_uuid()), |row| {
-                    Ok(ProjectDetails {
-                        id,
-                        name: row.get("name")?,
-                        maximum_number_of_incomplete_tasks: row.get("max_incomplete_tasks")?,
-                        archived_at: timestamp(row, "archived_at")?,
-                    })
-                })
+                    (id.get(), owner.as_uuid()),
+                    |row| {
+                        Ok(ProjectDetails {
+                            id,
+                            name: row.get("name")?,
+                            maximum_number_of_incomplete_tasks: row.get("max_incomplete_tasks")?,
+                            archived_at: timestamp(row, "archived_at")?,
+                        })
+                    },
+                )
                 .optional()
         })
     }
@@ -296,12 +286,13 @@ impl ProjectQueries for SqliteProjects {
     async fn task(&self, owner: UserId, id: ProjectId, number: TaskNumber) -> Result<Option<TaskDetails>, StoreError> {
         let row = self.database.read(|connection| {
             connection
-                .prepare_cached(
+                .query_row_cached(
                     "SELECT t.number, t.name, t.completed_at FROM tasks t
                      JOIN projects p ON p.id = t.project_id
                      WHERE t.project_id = ? AND t.number = ? AND p.owner_id = ? AND p.deleted_at IS NULL",
-                )?
-                .query_row((id.get(), number.get(), owner.as_uuid()), task_row)
+                    (id.get(), number.get(), owner.as_uuid()),
+                    task_row,
+                )
                 .optional()
         })?;
         row.map(TaskRow::into_details).transpose()

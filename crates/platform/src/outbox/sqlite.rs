@@ -5,7 +5,7 @@ use taskdeck_kernel::{EventEnvelope, EventId, StoreError};
 use time::OffsetDateTime;
 
 use super::{OutboxFilter, OutboxStats, OutboxStore, PendingEvent};
-use crate::sqlite::{SqliteDatabase, Timestamp};
+use crate::sqlite::{CachedStatements, SqliteDatabase, Timestamp};
 
 /// Appends events to the outbox on the unit of work's connection, so they commit or
 /// roll back with the aggregate. Returns how many were written.
@@ -16,20 +16,18 @@ pub fn append(connection: &Connection, filter: &OutboxFilter, events: &[EventEnv
     let mut written = 0;
     for event in events.iter().filter(|event| filter.keeps(&event.event_type)) {
         connection
-            .prepare_cached(
+            .execute_cached(
                 "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload)
                  VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .and_then(|mut statement| {
-                statement.execute((
+                (
                     event.id.as_uuid(),
                     &event.event_type,
                     &event.aggregate_type,
                     &event.aggregate_id,
                     Timestamp(event.occurred_at),
                     event.payload.to_string(),
-                ))
-            })
+                ),
+            )
             .map_err(StoreError::backend)?;
         written += 1;
     }
@@ -41,9 +39,6 @@ pub fn append(connection: &Connection, filter: &OutboxFilter, events: &[EventEnv
 pub struct SqliteOutbox {
     database: SqliteDatabase,
 }
-
-const EVENT_COLUMNS: &str =
-    "sequence, attempts, event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload";
 
 impl SqliteOutbox {
     #[must_use]
@@ -58,8 +53,10 @@ impl SqliteOutbox {
     /// `StoreError::Backend` on a storage failure.
     pub async fn all_events(&self) -> Result<Vec<EventEnvelope>, StoreError> {
         let events = self.database.read(|connection| {
-            let mut statement =
-                connection.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM outbox ORDER BY sequence"))?;
+            let mut statement = connection.prepare_cached(
+                "SELECT sequence, attempts, event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload
+                 FROM outbox ORDER BY sequence",
+            )?;
             statement.query_map([], pending_event)?.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         Ok(events.into_iter().map(|pending| pending.envelope).collect())

@@ -379,6 +379,7 @@ mod tests {
         let Some(admin_url) = test_url() else { return };
         let database = PostgresDatabase::temporary(&admin_url).await.unwrap();
         let mut slow = database.reader().await.unwrap();
+        let cancelled_pid = backend_pid(&mut slow).await;
         let cancelled = tokio::time::timeout(
             Duration::from_millis(50),
             sqlx::query_scalar::<_, i32>("SELECT 7 FROM pg_sleep(0.3)").fetch_one(&mut *slow),
@@ -388,6 +389,7 @@ mod tests {
         drop(slow);
         for _ in 0..5 {
             let mut next = database.reader().await.unwrap();
+            assert_ne!(backend_pid(&mut next).await, cancelled_pid, "the cut-off connection is not lent again");
             let answer: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *next).await.unwrap();
             assert_eq!(answer, 1, "each query gets its own answer");
             next.release();

@@ -13,6 +13,7 @@
 //! connections of their own and never wait for writes.
 
 mod migrations;
+mod statements;
 mod timestamp;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use thiserror::Error;
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 pub use migrations::MigrationError;
+pub use statements::CachedStatements;
 pub use timestamp::Timestamp;
 
 /// How long a statement waits for a lock held by another process before failing.
@@ -52,6 +54,8 @@ pub enum SqliteSetupError {
     NoWriteAheadLog { path: String, mode: String },
     #[error("cannot apply migrations: {0}")]
     Migrate(#[from] MigrationError),
+    #[error("cannot create the directory {path}")]
+    Directory { path: String, source: std::io::Error },
 }
 
 /// Connection settings of the embedded database.
@@ -163,13 +167,8 @@ impl SqliteDatabase {
     pub async fn temporary() -> Result<Self, SqliteSetupError> {
         let directory = std::env::temp_dir().join(format!("taskdeck-{}", uuid::Uuid::new_v4()));
         let path = directory.join("taskdeck.db");
-        std::fs::create_dir_all(&directory).map_err(|error| SqliteSetupError::Open {
-            path: path.display().to_string(),
-            source: rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                Some(error.to_string()),
-            ),
-        })?;
+        std::fs::create_dir_all(&directory)
+            .map_err(|source| SqliteSetupError::Directory { path: directory.display().to_string(), source })?;
         let settings = SqliteSettings { path, readers: 2 };
         let database = Self::open_in(&settings, Some(TemporaryDirectory(directory)))?;
         database.migrate().await?;
@@ -367,7 +366,10 @@ impl WriteTransaction {
     pub fn commit(mut self) -> Result<(), StoreError> {
         self.connection.execute_batch("COMMIT").map_err(StoreError::backend)?;
         self.finished = true;
-        self.shared.committed();
+        // The writer is released first: a checkpoint may need it.
+        let shared = Arc::clone(&self.shared);
+        drop(self);
+        shared.committed();
         Ok(())
     }
 
@@ -573,7 +575,9 @@ mod tests {
         assert_eq!(value, "50");
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // One thread runs both the waiting writer and the test: had the writer waited for
+    // the lock on it, nothing else would run until its busy timeout.
+    #[tokio::test(flavor = "current_thread")]
     async fn a_write_lock_held_by_another_process_is_waited_for_off_the_async_workers() {
         let database = SqliteDatabase::temporary().await.unwrap();
         // Another connection stands in for another process holding the write lock.
@@ -585,8 +589,11 @@ mod tests {
                 async move { database.write(|c| c.execute("INSERT INTO settings VALUES ('w', 'x')", [])).await },
             )
         };
-        // The workers stay free while the writer waits: a read completes meanwhile.
+        // The thread stays free while the writer waits: a short sleep ends long before
+        // the busy timeout the writer would otherwise sleep through, and a read completes.
+        let asleep = std::time::Instant::now();
         tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(asleep.elapsed() < BUSY_TIMEOUT, "the thread was held for {:?}", asleep.elapsed());
         assert_eq!(count(&database).await, 0);
         assert!(!writer.is_finished(), "the writer waits for the lock");
         other.execute_batch("COMMIT").unwrap();
@@ -603,7 +610,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn checkpoints_keep_the_wal_from_growing_without_bound() {
+    async fn checkpoints_copy_committed_pages_into_the_database_file() {
         let database = SqliteDatabase::temporary().await.unwrap();
         for n in 0..(COMMITS_PER_CHECKPOINT * 3) {
             database

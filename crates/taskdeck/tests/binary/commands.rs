@@ -56,7 +56,7 @@ async fn migrate_then_seed_twice_gives_the_demo_user_the_sample_projects_once(ba
     succeeds(database.command(&["seed"]));
     assert_eq!(inspector.scalar("SELECT COUNT(*) FROM users").await, 1, "one demo user");
     assert_eq!(inspector.scalar("SELECT COUNT(*) FROM outbox").await, 0, "seed delivered its event");
-    inspector.close().await;
+    drop(inspector);
 
     let server = database.start();
     let api = Api::new(&server);
@@ -134,7 +134,7 @@ async fn outbox_reports_pending_and_dead_events_and_requeues_the_dead_ones(backe
     assert_eq!(inspector.scalar(fresh).await, 3, "requeued events start afresh");
     assert_eq!(outbox(&database, false), ["pending 3", "dead 0"]);
     assert_eq!(outbox(&database, true), ["requeued 0", "pending 3", "dead 0"]);
-    inspector.close().await;
+    drop(inspector);
 }
 
 #[test]

@@ -113,7 +113,7 @@ async fn a_registration_committed_while_no_server_ran_gets_its_starter_project_e
         (inspector.scalar("SELECT COUNT(*) FROM outbox").await == 0).then_some(())
     })
     .await;
-    inspector.close().await;
+    drop(inspector);
     let (status, log) = server.terminate();
     assert!(status.success(), "{status}:\n{}", log.text());
 

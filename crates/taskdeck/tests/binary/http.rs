@@ -169,5 +169,5 @@ async fn one_hundred_concurrent_task_creations_in_one_project_get_numbers_1_to_1
     assert_eq!(inspector.scalar(&incomplete).await, 100, "the project's count of incomplete tasks");
     let distinct = format!("SELECT COUNT(DISTINCT number) FROM tasks WHERE project_id = {project}");
     assert_eq!(inspector.scalar(&distinct).await, 100);
-    inspector.close().await;
+    drop(inspector);
 }

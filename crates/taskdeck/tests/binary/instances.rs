@@ -105,7 +105,7 @@ async fn postgres_instances_started_at_once_on_an_empty_database_agree_on_one_ke
         let migrations = inspector.scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").await;
         let applied = inspector.scalar("SELECT COUNT(DISTINCT version) FROM _sqlx_migrations").await;
         assert_eq!(migrations, applied, "every migration applied once and successfully");
-        inspector.close().await;
+        drop(inspector);
         stop_all(servers);
         println!(
             "round {round}: {INSTANCES} instances started at once on an empty database; {applied} migrations \
@@ -171,7 +171,7 @@ async fn postgres_one_hundred_task_creations_spread_over_three_instances_get_num
         (100, 100, 100, 100, 100),
         "rows, distinct numbers, highest, last_task_number, incomplete_tasks"
     );
-    inspector.close().await;
+    drop(inspector);
     stop_all(servers);
     println!(
         "{TASKS} concurrent task creations over {INSTANCES} instances (per instance: {per_instance:?}): \

@@ -778,11 +778,6 @@ impl Inspector {
             }
         }
     }
-
-    /// Closes the SQLite connection; the PostgreSQL pool belongs to the `TestDatabase`.
-    pub async fn close(self) {
-        drop(self);
-    }
 }
 
 impl Snapshot {
@@ -874,7 +869,7 @@ impl Registrations {
         let outbox = snapshot.scalar("SELECT COUNT(*) FROM outbox").await;
         let inbox = snapshot.scalar("SELECT COUNT(*) FROM inbox").await;
         snapshot.finish().await;
-        inspector.close().await;
+        drop(inspector);
         Self {
             users: users.into_iter().collect(),
             starter_projects: starter_projects.into_iter().collect(),

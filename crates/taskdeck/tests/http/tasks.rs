@@ -61,6 +61,25 @@ async fn creating_a_task_answers_201_with_its_location_and_the_task() {
 }
 
 #[tokio::test]
+async fn a_client_cannot_choose_a_tasks_number_or_completion_unknown_fields_are_ignored() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice@example.com").await;
+    let project = app.project(&alice, "Chores", None).await;
+
+    let reply = app
+        .post_json(
+            &format!("/api/projects/{project}/tasks"),
+            Some(&alice.token),
+            &json!({"name": "Water plants", "number": 7, "completedAt": "2026-01-01T00:00:00Z", "colour": "red"}),
+        )
+        .await;
+
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    assert_eq!(reply.body["number"], 1);
+    assert_eq!(reply.body["completedAt"], Value::Null);
+}
+
+#[tokio::test]
 async fn task_numbers_are_sequential_per_project_starting_at_1() {
     let app = TestApp::new().await;
     let alice = app.user("alice@example.com").await;
