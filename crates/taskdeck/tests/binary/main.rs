@@ -9,3 +9,4 @@ mod durability;
 mod http;
 mod instances;
 mod lifecycle;
+mod upgrade;

@@ -1,0 +1,92 @@
+//! An existing installation keeps working after an upgrade: a database made by the
+//! previous release (`tests/fixtures/v1-*.sql`, dumped from a real v1 server) is
+//! migrated in place by `serve`, on SQLite and on PostgreSQL, with no data lost and the
+//! event it left waiting in the outbox delivered once.
+
+use crate::support::{Api, Backend, STARTER_PROJECT, TestDatabase, on_both_backends, project_names};
+use serde_json::json;
+
+on_both_backends!(a_database_made_by_the_previous_release_is_migrated_in_place_and_nothing_is_lost);
+
+const V1_SQLITE: &str = include_str!("../fixtures/v1-sqlite.sql");
+const V1_POSTGRES: &str = include_str!("../fixtures/v1-postgres.sql");
+
+/// The signing key the v1 server generated and stored, per fixture.
+const V1_SQLITE_SECRET: &str = "60e02c05162f98e32d0b4a1bfd5517c6d8c5ba179e42fbe4029ed5075b44eab7";
+const V1_POSTGRES_SECRET: &str = "131cffc6ed0c53d7f327c57a2aea621e6d3d28da51272b361b043a996c0af747";
+
+/// Restores the v1 dump into the test's empty database.
+async fn restore_v1(database: &TestDatabase) {
+    match database.backend {
+        Backend::Sqlite => {
+            let connection = rusqlite::Connection::open(database.dir().join("taskdeck.db")).expect("create the file");
+            connection.execute_batch(V1_SQLITE).expect("restore the v1 SQLite dump");
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            // A connection of its own: the dump empties the session's search_path.
+            let mut connection = sqlx::PgConnection::connect(database.url()).await.expect("connect");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(V1_POSTGRES))
+                .execute(&mut connection)
+                .await
+                .expect("restore the v1 dump");
+            connection.close().await.expect("close");
+        }
+    }
+}
+
+async fn a_database_made_by_the_previous_release_is_migrated_in_place_and_nothing_is_lost(backend: Backend) {
+    let Some(database) = TestDatabase::empty(backend).await else { return };
+    restore_v1(&database).await;
+
+    let server = database.start();
+    let api = Api::new(&server);
+
+    // The demo account and its projects, as `taskdeck seed` left them.
+    let demo = api.token("test@email.com", "password").await;
+    assert_eq!(
+        project_names(&api.me(&demo).await),
+        [STARTER_PROJECT, "Software Engineering", "Learn Domain Driven Design", "Household"]
+    );
+
+    // Dave's registration event, left in the outbox by v1, is delivered once.
+    let dave = api.token("dave@example.com", "dave password").await;
+    api.starter_project(&dave).await;
+    assert_eq!(project_names(&api.me(&dave).await), [STARTER_PROJECT]);
+
+    // Carol signs in with the address she changed to; her tasks and limit are intact.
+    let carol = api.token("carol.new@example.com", "carol password").await;
+    let me = api.me(&carol).await;
+    assert_eq!(me["email"], "carol.new@example.com");
+    assert_eq!(project_names(&me), [STARTER_PROJECT, "Garden"]);
+    let tasks = api.get("/api/projects/6/tasks", &carol).await.expect(200).body;
+    let names: Vec<&str> =
+        tasks["tasks"].as_array().expect("tasks").iter().map(|t| t["name"].as_str().expect("name")).collect();
+    assert_eq!(
+        names,
+        ["Sign up!", "Watch the tutorial", "Start using our awesome app", "Plant tulips", "Mow the lawn"]
+    );
+    assert!(tasks["tasks"][0]["completedAt"].is_string(), "{tasks}");
+    let garden = api.get("/api/projects/7", &carol).await.expect(200).body;
+    assert_eq!(garden["maximumNumberOfIncompleteTasks"], 2);
+
+    // Numbering and ids carry on where v1 stopped (Dave's starter project took 8).
+    let task = api.post("/api/projects/6/tasks", &carol, &json!({"name": "Water the roses"})).await.expect(201);
+    assert_eq!(task.body["number"], 6);
+    let project = api.post("/api/projects", &carol, &json!({"name": "Kitchen"})).await.expect(201);
+    assert_eq!(project.body["id"], 9);
+    // Someone else's project still answers 404.
+    api.get("/api/projects/2", &carol).await.expect(404);
+
+    let inspector = database.inspect().await;
+    assert_eq!(inspector.scalar("SELECT COUNT(*) FROM outbox").await, 0, "nothing left waiting");
+    assert_eq!(inspector.scalar("SELECT COUNT(*) FROM users").await, 3);
+    let secret = match backend {
+        Backend::Sqlite => V1_SQLITE_SECRET,
+        Backend::Postgres => V1_POSTGRES_SECRET,
+    };
+    let kept = format!("SELECT COUNT(*) FROM settings WHERE key = 'jwt_secret' AND value = '{secret}'");
+    assert_eq!(inspector.scalar(&kept).await, 1, "the signing key v1 generated is kept");
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{}", log.text());
+}
