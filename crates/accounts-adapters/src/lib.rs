@@ -1,14 +1,19 @@
-//! Adapters of the accounts context: the SQLite and PostgreSQL user repositories and
-//! read models, the argon2id password hasher, the JWT token issuer, and the HTTP
-//! routes under `/api/users`.
+//! Adapters of the accounts context: the user repository and read model on each
+//! backend (cargo features `sqlite` and `postgres`), the argon2id password hasher, the
+//! JWT token issuer, the HTTP routes under `/api/users`, and [`Accounts`], the context
+//! module the binary mounts.
 
 pub mod hasher;
 pub mod http;
+mod module;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+mod rows;
+mod sql;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod tokens;
 
 pub use hasher::Argon2Hasher;
-pub use postgres::PostgresAccounts;
-pub use sqlite::SqliteAccounts;
+pub use module::{Accounts, AccountsBackend, OwnedProjectsFactory};
 pub use tokens::JwtTokens;

@@ -5,96 +5,67 @@ use taskdeck_accounts::application::{
     AccountQueries, AccountsStore, AccountsTransaction, Credentials, UserProfile, UserStoreError,
 };
 use taskdeck_accounts::domain::{PasswordHash, User};
-use taskdeck_kernel::testing::OutboxProbe;
-use taskdeck_kernel::{EmailAddress, EventEnvelope, StoreError, UserId};
-use taskdeck_platform::outbox::sqlite::{SqliteOutbox, append};
-use taskdeck_platform::outbox::{OutboxFilter, RelaySignal};
-use taskdeck_platform::sqlite::{CachedStatements, SqliteDatabase, Timestamp, WriteTransaction, is_unique_violation};
+use taskdeck_kernel::{EmailAddress, StoreError, UserId};
+use taskdeck_platform::Migration;
+use taskdeck_platform::outbox::OutboxWriter;
+use taskdeck_platform_sqlite::{
+    CachedStatements, SqliteDatabase, SqliteStore, SqliteUnitOfWork, Timestamp, write_error,
+};
 use time::OffsetDateTime;
+
+use crate::module::AccountsBackend;
+use crate::rows::UserRow;
+use crate::sql;
+
+/// The accounts tables on SQLite.
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, description: "accounts", sql: include_str!("../migrations/sqlite/0001_accounts.sql") }];
+
+impl AccountsBackend for SqliteDatabase {
+    type Store = SqliteAccounts;
+
+    const MIGRATIONS: &'static [Migration] = MIGRATIONS;
+
+    fn accounts_store(&self, outbox: &OutboxWriter) -> SqliteAccounts {
+        SqliteAccounts { store: SqliteStore::new(self.clone(), outbox.clone()) }
+    }
+}
 
 /// User accounts in the SQLite database.
 #[derive(Debug, Clone)]
 pub struct SqliteAccounts {
-    database: SqliteDatabase,
-    outbox: OutboxFilter,
-    relay: RelaySignal,
+    store: SqliteStore,
 }
 
-impl SqliteAccounts {
-    #[must_use]
-    pub fn new(database: SqliteDatabase, outbox: OutboxFilter, relay: RelaySignal) -> Self {
-        Self { database, outbox, relay }
-    }
+fn user_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        id: row.get("id")?,
+        email: row.get("email")?,
+        password_hash: row.get("password_hash")?,
+        version: row.get("version")?,
+    })
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::backend(std::io::Error::other(format!("stored user has an invalid {what}")))
-}
-
-/// A `users` row as stored; turned into a `User` outside the driver's callback so
-/// that a corrupt value is reported as such.
-struct UserRow {
-    id: uuid::Uuid,
-    email: String,
-    password_hash: String,
-    version: i64,
-}
-
-impl UserRow {
-    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: row.get("id")?,
-            email: row.get("email")?,
-            password_hash: row.get("password_hash")?,
-            version: row.get("version")?,
-        })
-    }
-
-    fn into_user(self) -> Result<User, StoreError> {
-        Ok(User::restore(
-            UserId::from_uuid(self.id),
-            EmailAddress::parse(&self.email).map_err(|_| corrupt("email"))?,
-            PasswordHash::from_phc(self.password_hash),
-            self.version,
-        ))
-    }
-}
-
-/// Translates the users table's constraints into the repository's errors.
 fn user_write_error(error: rusqlite::Error) -> UserStoreError {
-    if is_unique_violation(&error) {
-        let on_email = error.to_string().contains("email_normalized");
-        if on_email { UserStoreError::EmailTaken } else { UserStoreError::Store(StoreError::Conflict) }
-    } else {
-        UserStoreError::Store(StoreError::backend(error))
-    }
+    write_error(error).on(&sql::EMAIL_KEY, UserStoreError::EmailTaken)
 }
 
 impl AccountsStore for SqliteAccounts {
     type Transaction = SqliteAccountsTransaction;
 
     async fn begin(&self) -> Result<Self::Transaction, StoreError> {
-        Ok(SqliteAccountsTransaction {
-            transaction: self.database.begin_write().await?,
-            outbox: self.outbox.clone(),
-            relay: self.relay.clone(),
-            events_written: 0,
-        })
+        Ok(SqliteAccountsTransaction(self.store.begin().await?))
     }
 
     async fn credentials(&self, email: &EmailAddress) -> Result<Option<Credentials>, StoreError> {
-        self.database.read(|connection| {
+        self.store.read(|connection| {
             connection
-                .query_row_cached(
-                    "SELECT id, password_hash FROM users WHERE email_normalized = ?",
-                    [email.normalized()],
-                    |row| {
-                        Ok(Credentials {
-                            user_id: UserId::from_uuid(row.get("id")?),
-                            password_hash: PasswordHash::from_phc(row.get("password_hash")?),
-                        })
-                    },
-                )
+                .query_row_cached(sql::CREDENTIALS, [email.normalized()], |row| {
+                    Ok(Credentials {
+                        user_id: UserId::from_uuid(row.get("id")?),
+                        password_hash: PasswordHash::from_phc(row.get("password_hash")?),
+                    })
+                })
                 .optional()
         })
     }
@@ -102,64 +73,34 @@ impl AccountsStore for SqliteAccounts {
 
 impl AccountQueries for SqliteAccounts {
     async fn profile(&self, id: UserId) -> Result<Option<UserProfile>, StoreError> {
-        self.database.read(|connection| {
+        self.store.read(|connection| {
             connection
-                .query_row_cached("SELECT email FROM users WHERE id = ?", [id.as_uuid()], |row| {
-                    Ok(UserProfile { id, email: row.get("email")? })
-                })
+                .query_row_cached(sql::PROFILE, [id.as_uuid()], |row| Ok(UserProfile { id, email: row.get("email")? }))
                 .optional()
         })
     }
 }
 
-impl OutboxProbe for SqliteAccounts {
-    async fn outbox_events(&self) -> Vec<EventEnvelope> {
-        SqliteOutbox::new(self.database.clone()).all_events().await.unwrap_or_default()
-    }
-}
-
-/// A unit of work on accounts: one `BEGIN IMMEDIATE` transaction.
+/// A unit of work on accounts.
 #[derive(Debug)]
-pub struct SqliteAccountsTransaction {
-    transaction: WriteTransaction,
-    outbox: OutboxFilter,
-    relay: RelaySignal,
-    events_written: usize,
-}
-
-impl SqliteAccountsTransaction {
-    fn append_events(&mut self, user: &mut User) -> Result<(), StoreError> {
-        let events = user
-            .take_events()
-            .iter()
-            .map(|event| event.to_envelope().map_err(StoreError::backend))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.events_written += append(self.transaction.connection(), &self.outbox, &events)?;
-        Ok(())
-    }
-}
+pub struct SqliteAccountsTransaction(SqliteUnitOfWork);
 
 impl AccountsTransaction for SqliteAccountsTransaction {
     async fn user(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
         let row = self
-            .transaction
+            .0
             .connection()
-            .query_row_cached(
-                "SELECT id, email, password_hash, version FROM users WHERE id = ?",
-                [id.as_uuid()],
-                UserRow::read,
-            )
+            .query_row_cached(sql::USER, [id.as_uuid()], user_row)
             .optional()
             .map_err(StoreError::backend)?;
         row.map(UserRow::into_user).transpose()
     }
 
     async fn add(&mut self, user: &mut User) -> Result<(), UserStoreError> {
-        self.transaction
+        self.0
             .connection()
             .execute_cached(
-                "INSERT INTO users (id, email, email_normalized, password_hash, version, created_at)
-                 VALUES (?, ?, ?, ?, 1, ?)",
+                sql::INSERT_USER,
                 (
                     user.id().as_uuid(),
                     user.email().as_str(),
@@ -169,18 +110,17 @@ impl AccountsTransaction for SqliteAccountsTransaction {
                 ),
             )
             .map_err(user_write_error)?;
-        self.append_events(user)?;
+        self.0.record(&user.take_events())?;
         user.mark_saved();
         Ok(())
     }
 
     async fn save(&mut self, user: &mut User) -> Result<(), UserStoreError> {
         let updated = self
-            .transaction
+            .0
             .connection()
             .execute_cached(
-                "UPDATE users SET email = ?, email_normalized = ?, password_hash = ?, version = version + 1
-                 WHERE id = ? AND version = ?",
+                sql::UPDATE_USER,
                 (
                     user.email().as_str(),
                     user.email().normalized(),
@@ -193,16 +133,43 @@ impl AccountsTransaction for SqliteAccountsTransaction {
         if updated == 0 {
             return Err(StoreError::Conflict.into());
         }
-        self.append_events(user)?;
+        self.0.record(&user.take_events())?;
         user.mark_saved();
         Ok(())
     }
 
     async fn commit(self) -> Result<(), StoreError> {
-        self.transaction.commit()?;
-        if self.events_written > 0 {
-            self.relay.notify();
+        self.0.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use taskdeck_kernel::EventEnvelope;
+    use taskdeck_kernel::testing::OutboxProbe;
+
+    use super::*;
+
+    impl OutboxProbe for SqliteAccounts {
+        async fn outbox_events(&self) -> Vec<EventEnvelope> {
+            self.store.outbox_events().await
         }
-        Ok(())
+    }
+
+    async fn migrated() -> SqliteDatabase {
+        let database = SqliteDatabase::temporary().await.expect("temporary database");
+        database.migrate(&[MIGRATIONS]).await.expect("the accounts tables");
+        database
+    }
+
+    async fn fresh_store() -> Option<SqliteAccounts> {
+        Some(migrated().await.accounts_store(&OutboxWriter::new()))
+    }
+
+    taskdeck_accounts::accounts_store_contract!(fresh_store);
+
+    #[tokio::test]
+    async fn the_statements_shared_with_postgres_number_their_parameters_in_order() {
+        migrated().await.assert_parameters_numbered_in_order(sql::ALL);
     }
 }

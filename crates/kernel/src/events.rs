@@ -42,6 +42,19 @@ pub trait DomainEvent: Serialize {
     fn occurred_at(&self) -> OffsetDateTime;
 }
 
+/// An event an aggregate recorded, on its way to the outbox. Units of work ask for the
+/// type first, so that an event nobody subscribes to is never serialised.
+pub trait RecordedEvent {
+    /// As [`DomainEvent::event_type`].
+    fn event_type(&self) -> &str;
+
+    /// Puts the event in its outbox envelope.
+    ///
+    /// # Errors
+    /// Only if the event cannot be written as JSON, which would be a bug in its type.
+    fn to_envelope(&self) -> Result<EventEnvelope, serde_json::Error>;
+}
+
 /// An event ready for the outbox: its identity, routing data and JSON payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventEnvelope {
@@ -76,6 +89,17 @@ impl EventEnvelope {
     /// Fails when the payload does not have the shape of `E`.
     pub fn decode<E: DeserializeOwned>(&self) -> Result<E, serde_json::Error> {
         E::deserialize(&self.payload)
+    }
+}
+
+/// An envelope already is one: for code that handles events it did not record itself.
+impl RecordedEvent for EventEnvelope {
+    fn event_type(&self) -> &str {
+        &self.event_type
+    }
+
+    fn to_envelope(&self) -> Result<EventEnvelope, serde_json::Error> {
+        Ok(self.clone())
     }
 }
 

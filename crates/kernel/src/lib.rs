@@ -9,12 +9,13 @@ pub mod email;
 pub mod events;
 pub mod retry;
 pub mod store;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod user_id;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use email::{EmailAddress, EmailAddressError};
-pub use events::{DomainEvent, EventEnvelope, EventId, UserAccountCreated};
+pub use events::{DomainEvent, EventEnvelope, EventId, RecordedEvent, UserAccountCreated};
 pub use retry::{ConflictAware, retry_on_conflict};
 pub use store::StoreError;
 pub use user_id::UserId;

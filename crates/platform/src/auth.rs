@@ -79,6 +79,12 @@ impl JwtAuthority {
         self.lifetime
     }
 
+    /// The installation the tokens are bound to.
+    #[must_use]
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
     /// Signs a token for `user`, valid from `now` for the configured lifetime.
     ///
     /// # Errors

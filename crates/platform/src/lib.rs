@@ -1,14 +1,29 @@
-//! Shared infrastructure of taskdeck, used by the adapters of both contexts and by the
-//! binary: the SQLite database (pools, pragmas, migrations), the transactional outbox
-//! and its relay, instance settings, bearer tokens, and the HTTP plumbing every route
-//! shares (problem+json errors, JSON extraction, authentication).
+//! The backend-neutral half of taskdeck's infrastructure, shared by every context's
+//! adapters and by the binary: what a storage backend must offer ([`Backend`]), what a
+//! bounded context hands the composition root ([`ContextModule`]), the transactional
+//! outbox and its relay, migrations as data, the mapping of uniqueness violations,
+//! instance settings and bearer tokens.
+//!
+//! The drivers live in `taskdeck-platform-sqlite` and `taskdeck-platform-postgres`, the
+//! HTTP plumbing in `taskdeck-platform-http`; nothing here names a database.
 
 pub mod auth;
-pub mod http;
-mod migrations;
+pub mod backend;
+pub mod constraints;
+pub mod migrations;
+pub mod module;
 pub mod outbox;
-pub mod postgres;
 pub mod settings;
-pub mod sqlite;
+pub mod sql;
+
+use std::future::Future;
+use std::pin::Pin;
 
 pub use auth::{AuthError, JwtAuthority};
+pub use backend::{Backend, DatabaseProbe};
+pub use constraints::{UniqueKey, UniqueViolation, WriteError};
+pub use migrations::{Migration, MigrationPlan, MigrationPlanError};
+pub use module::{ContextModule, MountError, Mounted, Platform};
+
+/// A boxed future, for the few ports that are used behind trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -4,9 +4,6 @@ use std::future::Future;
 
 use taskdeck_kernel::StoreError;
 
-use crate::postgres::PostgresDatabase;
-use crate::sqlite::SqliteDatabase;
-
 const JWT_SECRET_KEY: &str = "jwt_secret";
 const INSTALLATION_ID_KEY: &str = "installation_id";
 
@@ -44,35 +41,6 @@ pub trait SettingsStore: Send + Sync {
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
 }
 
-impl SettingsStore for SqliteDatabase {
-    async fn stored_or_generated(&self, key: &str, candidate: String) -> Result<String, StoreError> {
-        self.write(|connection| {
-            connection.execute(
-                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                (key, &candidate),
-            )?;
-            connection.query_row("SELECT value FROM settings WHERE key = ?", [key], |row| row.get(0))
-        })
-        .await
-    }
-}
-
-impl SettingsStore for PostgresDatabase {
-    async fn stored_or_generated(&self, key: &str, candidate: String) -> Result<String, StoreError> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(&candidate)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::backend)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::backend)
-    }
-}
-
 /// 256 random bits, hex-encoded.
 fn random_secret() -> Result<String, StoreError> {
     let mut bytes = [0_u8; 32];
@@ -82,26 +50,32 @@ fn random_secret() -> Result<String, StoreError> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
     use super::*;
-    use crate::sqlite::SqliteSettings;
+
+    /// Settings in memory, first insert wins, as the SQL tables behave.
+    #[derive(Default)]
+    struct InMemory(Mutex<HashMap<String, String>>);
+
+    impl SettingsStore for InMemory {
+        async fn stored_or_generated(&self, key: &str, candidate: String) -> Result<String, StoreError> {
+            let mut values = self.0.lock().unwrap();
+            Ok(values.entry(key.to_owned()).or_insert(candidate).clone())
+        }
+    }
 
     #[tokio::test]
-    async fn the_secret_is_generated_once_and_kept() {
-        let dir = std::env::temp_dir().join(format!("taskdeck-settings-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let settings = SqliteSettings { path: dir.join("settings.db"), readers: 1 };
-        let database = SqliteDatabase::open(&settings).await.unwrap();
-        database.migrate().await.unwrap();
-
-        let first = stored_jwt_secret(&database).await.unwrap();
-        let second = stored_jwt_secret(&database).await.unwrap();
-
+    async fn the_secret_is_generated_once_and_kept_apart_from_the_installation_id() {
+        let store = InMemory::default();
+        let first = stored_jwt_secret(&store).await.unwrap();
+        let second = stored_jwt_secret(&store).await.unwrap();
         assert_eq!(first.len(), 64);
+        assert!(first.bytes().all(|byte| byte.is_ascii_hexdigit()));
         assert_eq!(first, second);
-        let installation = installation_id(&database).await.unwrap();
+        let installation = installation_id(&store).await.unwrap();
         assert_ne!(installation, first, "each setting has its own value");
-        assert_eq!(installation, installation_id(&database).await.unwrap());
-        database.close().await;
-        std::fs::remove_dir_all(dir).unwrap();
+        assert_eq!(installation, installation_id(&store).await.unwrap());
     }
 }

@@ -5,9 +5,6 @@ use taskdeck_kernel::UserAccountCreated;
 use taskdeck_platform::outbox::{EventHandler, HandlerFuture};
 use taskdeck_projects::application::{ProjectsStore, StarterProjectOutcome, create_starter_project};
 
-/// The event types [`StarterProjectHandler`] reacts to.
-pub const STARTER_PROJECT_SUBSCRIPTIONS: &[&str] = &[UserAccountCreated::EVENT_TYPE];
-
 /// Creates the starter project of every new account.
 #[derive(Debug, Clone)]
 pub struct StarterProjectHandler<S> {
@@ -26,7 +23,7 @@ impl<S: ProjectsStore> EventHandler for StarterProjectHandler<S> {
     }
 
     fn event_types(&self) -> &'static [&'static str] {
-        STARTER_PROJECT_SUBSCRIPTIONS
+        &[UserAccountCreated::EVENT_TYPE]
     }
 
     fn handle<'a>(&'a self, event: &'a EventEnvelope) -> HandlerFuture<'a> {

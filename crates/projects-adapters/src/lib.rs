@@ -1,13 +1,17 @@
-//! Adapters of the projects context: the SQLite and PostgreSQL repositories and read
-//! models, the handler that reacts to `UserAccountCreated`, and the HTTP routes under
-//! `/api/projects`.
+//! Adapters of the projects context: the project repository and read model on each
+//! backend (cargo features `sqlite` and `postgres`), the handler that reacts to
+//! `UserAccountCreated`, the HTTP routes under `/api/projects`, and [`Projects`], the
+//! context module the binary mounts.
 
 pub mod handlers;
 pub mod http;
+mod module;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 mod rows;
+mod sql;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-pub use handlers::{STARTER_PROJECT_SUBSCRIPTIONS, StarterProjectHandler};
-pub use postgres::PostgresProjects;
-pub use sqlite::SqliteProjects;
+pub use handlers::StarterProjectHandler;
+pub use module::{Projects, ProjectsBackend};

@@ -2,44 +2,47 @@
 //! work, and the read model on the reader connections.
 
 use rusqlite::{OptionalExtension, Row};
-use taskdeck_kernel::testing::OutboxProbe;
-use taskdeck_kernel::{EventEnvelope, EventId, StoreError, UserId};
-use taskdeck_platform::outbox::sqlite::{SqliteOutbox, append};
-use taskdeck_platform::outbox::{OutboxFilter, RelaySignal};
-use taskdeck_platform::sqlite::{CachedStatements, SqliteDatabase, Timestamp, WriteTransaction, write_error};
+use taskdeck_kernel::{EventId, StoreError, UserId};
+use taskdeck_platform::Migration;
+use taskdeck_platform::outbox::OutboxWriter;
+use taskdeck_platform_sqlite::{
+    CachedStatements, SqliteDatabase, SqliteStore, SqliteUnitOfWork, Timestamp, write_error,
+};
 use taskdeck_projects::application::{
     ProjectDetails, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction, TaskDetails,
 };
 use taskdeck_projects::domain::{IncompleteTaskLimit, Project, ProjectId, TaskNumber};
 use time::OffsetDateTime;
 
+use crate::module::ProjectsBackend;
 use crate::rows::{ProjectRow, SummaryRow, TaskRow, backend, corrupt};
+use crate::sql;
+
+/// The projects tables on SQLite.
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 2, description: "projects", sql: include_str!("../migrations/sqlite/0002_projects.sql") }];
+
+impl ProjectsBackend for SqliteDatabase {
+    type Store = SqliteProjects;
+
+    const MIGRATIONS: &'static [Migration] = MIGRATIONS;
+
+    fn projects_store(&self, outbox: &OutboxWriter) -> SqliteProjects {
+        SqliteProjects { store: SqliteStore::new(self.clone(), outbox.clone()) }
+    }
+}
 
 /// Projects and tasks in the SQLite database.
 #[derive(Debug, Clone)]
 pub struct SqliteProjects {
-    database: SqliteDatabase,
-    outbox: OutboxFilter,
-    relay: RelaySignal,
-}
-
-impl SqliteProjects {
-    #[must_use]
-    pub fn new(database: SqliteDatabase, outbox: OutboxFilter, relay: RelaySignal) -> Self {
-        Self { database, outbox, relay }
-    }
+    store: SqliteStore,
 }
 
 impl ProjectsStore for SqliteProjects {
     type Transaction = SqliteProjectsTransaction;
 
     async fn begin(&self) -> Result<Self::Transaction, StoreError> {
-        Ok(SqliteProjectsTransaction {
-            transaction: self.database.begin_write().await?,
-            outbox: self.outbox.clone(),
-            relay: self.relay.clone(),
-            events_written: 0,
-        })
+        Ok(SqliteProjectsTransaction(self.store.begin().await?))
     }
 }
 
@@ -69,41 +72,31 @@ fn summary_row(row: &Row<'_>) -> rusqlite::Result<SummaryRow> {
     Ok(SummaryRow { id: row.get("id")?, name: row.get("name")?, archived_at: timestamp(row, "archived_at")? })
 }
 
-/// A unit of work on projects: one `BEGIN IMMEDIATE` transaction.
+/// A unit of work on projects.
 #[derive(Debug)]
-pub struct SqliteProjectsTransaction {
-    transaction: WriteTransaction,
-    outbox: OutboxFilter,
-    relay: RelaySignal,
-    events_written: usize,
-}
+pub struct SqliteProjectsTransaction(SqliteUnitOfWork);
 
 impl SqliteProjectsTransaction {
     fn write_tasks_and_events(&mut self, project: &mut Project) -> Result<(), StoreError> {
-        let connection = self.transaction.connection();
+        let connection = self.0.connection();
         let id = project.id().get();
         for task in project.new_tasks() {
             connection
                 .execute_cached(
-                    "INSERT INTO tasks (project_id, number, name, completed_at) VALUES (?, ?, ?, ?)",
+                    sql::INSERT_TASK,
                     (id, task.number().get(), task.name().as_str(), task.completed_at().map(Timestamp)),
                 )
-                .map_err(write_error)?;
+                .map_err(|error| StoreError::from(write_error(error)))?;
         }
         for task in project.changed_tasks() {
             connection
                 .execute_cached(
-                    "UPDATE tasks SET name = ?, completed_at = ? WHERE project_id = ? AND number = ?",
+                    sql::UPDATE_TASK,
                     (task.name().as_str(), task.completed_at().map(Timestamp), id, task.number().get()),
                 )
                 .map_err(backend)?;
         }
-        let events = project
-            .take_events()
-            .iter()
-            .map(|event| event.to_envelope().map_err(StoreError::backend))
-            .collect::<Result<Vec<EventEnvelope>, _>>()?;
-        self.events_written += append(connection, &self.outbox, &events)?;
+        self.0.record(&project.take_events())?;
         project.mark_saved();
         Ok(())
     }
@@ -113,7 +106,7 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
     async fn next_project_id(&mut self) -> Result<ProjectId, StoreError> {
         // Safe without a sequence: this transaction holds SQLite's write lock.
         let next: i64 = self
-            .transaction
+            .0
             .connection()
             .query_row_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM projects", [], |row| row.get(0))
             .map_err(backend)?;
@@ -121,28 +114,15 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
     }
 
     async fn project(&mut self, id: ProjectId, with_task: Option<TaskNumber>) -> Result<Option<Project>, StoreError> {
-        let connection = self.transaction.connection();
-        let row = connection
-            .query_row_cached(
-                "SELECT id, owner_id, name, max_incomplete_tasks, archived_at, deleted_at, last_task_number,
-                        incomplete_tasks, version
-                 FROM projects WHERE id = ?",
-                [id.get()],
-                project_row,
-            )
-            .optional()
-            .map_err(backend)?;
+        let connection = self.0.connection();
+        let row = connection.query_row_cached(sql::PROJECT, [id.get()], project_row).optional().map_err(backend)?;
         let Some(row) = row else {
             return Ok(None);
         };
         let state = row.into_state()?;
         let task = match with_task {
             Some(number) => connection
-                .query_row_cached(
-                    "SELECT number, name, completed_at FROM tasks WHERE project_id = ? AND number = ?",
-                    (id.get(), number.get()),
-                    task_row,
-                )
+                .query_row_cached(sql::TASK, (id.get(), number.get()), task_row)
                 .optional()
                 .map_err(backend)?
                 .map(TaskRow::into_task)
@@ -154,12 +134,10 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
 
     async fn add(&mut self, project: &mut Project) -> Result<(), StoreError> {
         let state = project.state();
-        self.transaction
+        self.0
             .connection()
             .execute_cached(
-                "INSERT INTO projects (id, owner_id, name, max_incomplete_tasks, archived_at, deleted_at,
-                                       last_task_number, incomplete_tasks, version, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                sql::INSERT_PROJECT,
                 (
                     state.id.get(),
                     state.owner.as_uuid(),
@@ -172,20 +150,17 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
                     Timestamp(OffsetDateTime::now_utc()),
                 ),
             )
-            .map_err(write_error)?;
+            .map_err(|error| StoreError::from(write_error(error)))?;
         self.write_tasks_and_events(project)
     }
 
     async fn save(&mut self, project: &mut Project) -> Result<(), StoreError> {
         let state = project.state();
         let updated = self
-            .transaction
+            .0
             .connection()
             .execute_cached(
-                "UPDATE projects
-                 SET name = ?, max_incomplete_tasks = ?, archived_at = ?, deleted_at = ?, last_task_number = ?,
-                     incomplete_tasks = ?, version = version + 1
-                 WHERE id = ? AND version = ?",
+                sql::UPDATE_PROJECT,
                 (
                     state.name.as_str(),
                     state.limit.map(IncompleteTaskLimit::get),
@@ -205,35 +180,19 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
     }
 
     async fn mark_event_handled(&mut self, consumer: &'static str, event: EventId) -> Result<bool, StoreError> {
-        let inserted = self
-            .transaction
-            .connection()
-            .execute_cached(
-                "INSERT INTO inbox (consumer, event_id, handled_at) VALUES (?, ?, ?)
-                 ON CONFLICT (consumer, event_id) DO NOTHING",
-                (consumer, event.as_uuid(), Timestamp(OffsetDateTime::now_utc())),
-            )
-            .map_err(backend)?;
-        Ok(inserted == 1)
+        self.0.mark_event_handled(consumer, event)
     }
 
     async fn commit(self) -> Result<(), StoreError> {
-        self.transaction.commit()?;
-        if self.events_written > 0 {
-            self.relay.notify();
-        }
-        Ok(())
+        self.0.commit()
     }
 }
 
 impl ProjectQueries for SqliteProjects {
     async fn projects_of(&self, owner: UserId) -> Result<Vec<ProjectSummary>, StoreError> {
-        let rows = self.database.read(|connection| {
+        let rows = self.store.read(|connection| {
             connection
-                .prepare_cached(
-                    "SELECT id, name, archived_at FROM projects
-                     WHERE owner_id = ? AND deleted_at IS NULL ORDER BY id",
-                )?
+                .prepare_cached(sql::PROJECTS_OF)?
                 .query_map([owner.as_uuid()], summary_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()
         })?;
@@ -241,36 +200,24 @@ impl ProjectQueries for SqliteProjects {
     }
 
     async fn project(&self, owner: UserId, id: ProjectId) -> Result<Option<ProjectDetails>, StoreError> {
-        self.database.read(|connection| {
+        self.store.read(|connection| {
             connection
-                .query_row_cached(
-                    "SELECT name, max_incomplete_tasks, archived_at FROM projects
-                     WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
-                    (id.get(), owner.as_uuid()),
-                    |row| {
-                        Ok(ProjectDetails {
-                            id,
-                            name: row.get("name")?,
-                            maximum_number_of_incomplete_tasks: row.get("max_incomplete_tasks")?,
-                            archived_at: timestamp(row, "archived_at")?,
-                        })
-                    },
-                )
+                .query_row_cached(sql::PROJECT_DETAILS, (id.get(), owner.as_uuid()), |row| {
+                    Ok(ProjectDetails {
+                        id,
+                        name: row.get("name")?,
+                        maximum_number_of_incomplete_tasks: row.get("max_incomplete_tasks")?,
+                        archived_at: timestamp(row, "archived_at")?,
+                    })
+                })
                 .optional()
         })
     }
 
     async fn tasks(&self, owner: UserId, id: ProjectId) -> Result<Option<Vec<TaskDetails>>, StoreError> {
-        // One query: the LEFT JOIN yields one row with NULL task columns for a visible
-        // project without tasks, and no row for an invisible project.
-        let rows = self.database.read(|connection| {
+        let rows = self.store.read(|connection| {
             connection
-                .prepare_cached(
-                    "SELECT t.number, t.name, t.completed_at FROM projects p
-                     LEFT JOIN tasks t ON t.project_id = p.id
-                     WHERE p.id = ? AND p.owner_id = ? AND p.deleted_at IS NULL
-                     ORDER BY t.number",
-                )?
+                .prepare_cached(sql::TASKS_OF_PROJECT)?
                 .query_map((id.get(), owner.as_uuid()), |row| {
                     let number: Option<i64> = row.get("number")?;
                     number.map(|_| task_row(row)).transpose()
@@ -284,23 +231,42 @@ impl ProjectQueries for SqliteProjects {
     }
 
     async fn task(&self, owner: UserId, id: ProjectId, number: TaskNumber) -> Result<Option<TaskDetails>, StoreError> {
-        let row = self.database.read(|connection| {
+        let row = self.store.read(|connection| {
             connection
-                .query_row_cached(
-                    "SELECT t.number, t.name, t.completed_at FROM tasks t
-                     JOIN projects p ON p.id = t.project_id
-                     WHERE t.project_id = ? AND t.number = ? AND p.owner_id = ? AND p.deleted_at IS NULL",
-                    (id.get(), number.get(), owner.as_uuid()),
-                    task_row,
-                )
+                .query_row_cached(sql::TASK_DETAILS, (id.get(), number.get(), owner.as_uuid()), task_row)
                 .optional()
         })?;
         row.map(TaskRow::into_details).transpose()
     }
 }
 
-impl OutboxProbe for SqliteProjects {
-    async fn outbox_events(&self) -> Vec<EventEnvelope> {
-        SqliteOutbox::new(self.database.clone()).all_events().await.unwrap_or_default()
+#[cfg(test)]
+mod tests {
+    use taskdeck_kernel::EventEnvelope;
+    use taskdeck_kernel::testing::OutboxProbe;
+
+    use super::*;
+
+    impl OutboxProbe for SqliteProjects {
+        async fn outbox_events(&self) -> Vec<EventEnvelope> {
+            self.store.outbox_events().await
+        }
+    }
+
+    async fn migrated() -> SqliteDatabase {
+        let database = SqliteDatabase::temporary().await.expect("temporary database");
+        database.migrate(&[MIGRATIONS]).await.expect("the projects tables");
+        database
+    }
+
+    async fn fresh_store() -> Option<SqliteProjects> {
+        Some(migrated().await.projects_store(&OutboxWriter::new()))
+    }
+
+    taskdeck_projects::projects_store_contract!(fresh_store);
+
+    #[tokio::test]
+    async fn the_statements_shared_with_postgres_number_their_parameters_in_order() {
+        migrated().await.assert_parameters_numbered_in_order(sql::SHARED);
     }
 }

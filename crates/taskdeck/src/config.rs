@@ -1,41 +1,57 @@
 //! Configuration values parsed from the command line: which database to use.
 
+#[cfg(feature = "postgres")]
 use std::time::Duration;
 
-use taskdeck_platform::postgres::{PostgresSettings, PostgresSetupError};
-use taskdeck_platform::sqlite::{SqliteSettings, SqliteSetupError};
-
-use crate::cli::DatabaseArgs;
+#[cfg(feature = "postgres")]
+use taskdeck_platform_postgres::{PostgresSettings, PostgresSetupError};
+#[cfg(feature = "sqlite")]
+use taskdeck_platform_sqlite::{SqliteSettings, SqliteSetupError};
 use thiserror::Error;
 
-/// The storage backend a URL selects.
+use crate::cli::DatabaseArgs;
+
+/// The storage backend a URL selects, among those this build has.
 #[derive(Debug, Clone)]
 pub enum DatabaseConfig {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteSettings),
+    #[cfg(feature = "postgres")]
     Postgres(Box<PostgresSettings>),
 }
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
+    #[cfg(feature = "sqlite")]
     #[error(transparent)]
     Sqlite(#[from] SqliteSetupError),
+    #[cfg(feature = "postgres")]
     #[error(transparent)]
     Postgres(#[from] PostgresSetupError),
     #[error("unsupported database URL {url:?}: expected sqlite://PATH or postgres://USER@HOST:PORT/DB")]
     UnknownScheme { url: String },
+    #[error("this taskdeck was built without {backend} (cargo feature `{feature}`), so it cannot open {url:?}")]
+    NotBuiltIn { backend: &'static str, feature: &'static str, url: String },
 }
 
 impl DatabaseConfig {
     /// # Errors
-    /// `ConfigError` for a URL of an unknown scheme, or a malformed one.
+    /// `ConfigError` for a URL of an unknown scheme or of a backend this build lacks, or
+    /// a malformed one.
     pub fn from_url(url: &str) -> Result<Self, ConfigError> {
         if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(SqliteSettings::from_url(url)?))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgres(Box::new(PostgresSettings::from_url(url)?)))
-        } else {
-            Err(ConfigError::UnknownScheme { url: redact(url) })
+            #[cfg(feature = "sqlite")]
+            return Ok(Self::Sqlite(SqliteSettings::from_url(url)?));
+            #[cfg(not(feature = "sqlite"))]
+            return Err(ConfigError::NotBuiltIn { backend: "SQLite", feature: "sqlite", url: redact(url) });
         }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            return Ok(Self::Postgres(Box::new(PostgresSettings::from_url(url)?)));
+            #[cfg(not(feature = "postgres"))]
+            return Err(ConfigError::NotBuiltIn { backend: "PostgreSQL", feature: "postgres", url: redact(url) });
+        }
+        Err(ConfigError::UnknownScheme { url: redact(url) })
     }
 
     /// The database settings of the command line.
@@ -43,7 +59,11 @@ impl DatabaseConfig {
     /// # Errors
     /// As [`DatabaseConfig::from_url`].
     pub fn from_args(args: &DatabaseArgs) -> Result<Self, ConfigError> {
+        #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
         let mut config = Self::from_url(&args.database_url)?;
+        // The only variant in a build without SQLite.
+        #[cfg(feature = "postgres")]
+        #[allow(irrefutable_let_patterns)]
         if let Self::Postgres(settings) = &mut config {
             settings.pool_size = args.database_pool_size;
             settings.read_pool_size = args.database_read_pool_size;
@@ -73,6 +93,7 @@ fn redact(url: &str) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn a_sqlite_url_selects_sqlite() {
         assert!(matches!(DatabaseConfig::from_url("sqlite://taskdeck.db"), Ok(DatabaseConfig::Sqlite(_))));
@@ -84,11 +105,13 @@ mod tests {
         assert!(matches!(DatabaseConfig::from_url("taskdeck.db"), Err(ConfigError::UnknownScheme { .. })));
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn a_postgres_url_selects_postgres() {
         assert!(matches!(DatabaseConfig::from_url("postgres://bob@db:5432/app"), Ok(DatabaseConfig::Postgres(_))));
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn the_pool_flags_size_the_write_and_read_pools_separately() {
         use clap::Parser;

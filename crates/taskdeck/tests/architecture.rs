@@ -12,25 +12,33 @@ use std::process::Command;
 use serde_json::Value;
 
 const KERNEL: &str = "taskdeck-kernel";
-const ACCOUNTS: &str = "taskdeck-accounts";
-const PROJECTS: &str = "taskdeck-projects";
 const PLATFORM: &str = "taskdeck-platform";
-const ACCOUNTS_ADAPTERS: &str = "taskdeck-accounts-adapters";
-const PROJECTS_ADAPTERS: &str = "taskdeck-projects-adapters";
+const PLATFORM_SQLITE: &str = "taskdeck-platform-sqlite";
+const PLATFORM_POSTGRES: &str = "taskdeck-platform-postgres";
+const TESTKIT: &str = "taskdeck-testkit";
 const BINARY: &str = "taskdeck";
-
-/// The crates that must stay pure: the shared kernel and each context's domain and
-/// application layers.
-const PURE_CRATES: [&str; 3] = [KERNEL, ACCOUNTS, PROJECTS];
+/// A bounded context is a crate `taskdeck-NAME` (domain and application) with a
+/// sibling `taskdeck-NAME-adapters`: a new context is found, and checked, by this
+/// convention alone.
+const ADAPTERS_SUFFIX: &str = "-adapters";
 
 /// Crate families (the crate itself and every `<family>-…` crate, such as `sqlx-core`
 /// or `tower-http`) that pure crates must not reach, even transitively.
 const INFRASTRUCTURE_FAMILIES: [&str; 9] =
     ["sqlx", "rusqlite", "libsqlite3", "axum", "hyper", "tokio", "tower", "utoipa", "http"];
 
-/// The two bounded contexts, each with its crates.
-const ACCOUNTS_CONTEXT: [&str; 2] = [ACCOUNTS, ACCOUNTS_ADAPTERS];
-const PROJECTS_CONTEXT: [&str; 2] = [PROJECTS, PROJECTS_ADAPTERS];
+/// One bounded context: its pure crate and its adapters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Context {
+    core: String,
+    adapters: String,
+}
+
+impl Context {
+    fn crates(&self) -> [&str; 2] {
+        [&self.core, &self.adapters]
+    }
+}
 
 /// A dependency graph over packages: normal dependencies only.
 #[derive(Debug, Default)]
@@ -95,6 +103,18 @@ impl Graph {
         graph
     }
 
+    /// The bounded contexts among the members, found by the naming convention.
+    fn contexts(&self) -> Vec<Context> {
+        let names: BTreeSet<&str> = self.members.iter().map(|id| self.name(id)).collect();
+        names
+            .iter()
+            .filter_map(|name| {
+                let core = name.strip_suffix(ADAPTERS_SUFFIX)?;
+                names.contains(core).then(|| Context { core: core.to_owned(), adapters: (*name).to_owned() })
+            })
+            .collect()
+    }
+
     /// The id of the workspace member called `name`.
     fn member(&self, name: &str) -> Option<&str> {
         self.members.iter().map(String::as_str).find(|id| self.name(id) == name)
@@ -136,14 +156,17 @@ fn show(path: &[String]) -> String {
     path.join(" -> ")
 }
 
-/// Rule 1: the accounts and projects contexts never depend on each other, in any crate.
+/// Rule 1: no bounded context depends on another, in any of its crates.
 fn context_isolation_violations(graph: &Graph) -> Vec<String> {
+    let contexts = graph.contexts();
     let mut violations = Vec::new();
-    for (context, other) in [(ACCOUNTS_CONTEXT, PROJECTS_CONTEXT), (PROJECTS_CONTEXT, ACCOUNTS_CONTEXT)] {
-        for name in context {
-            let Some(id) = graph.member(name) else { continue };
-            if let Some(path) = graph.path_to(id, |dependency| other.contains(&dependency)) {
-                violations.push(format!("{name} must not depend on the other context: {}", show(&path)));
+    for context in &contexts {
+        for other in contexts.iter().filter(|other| *other != context) {
+            for name in context.crates() {
+                let Some(id) = graph.member(name) else { continue };
+                if let Some(path) = graph.path_to(id, |dependency| other.crates().contains(&dependency)) {
+                    violations.push(format!("{name} must not depend on the {} context: {}", other.core, show(&path)));
+                }
             }
         }
     }
@@ -157,34 +180,66 @@ fn is_infrastructure(name: &str) -> bool {
         .any(|family| name == *family || name.strip_prefix(family).is_some_and(|rest| rest.starts_with('-')))
 }
 
-/// Rule 2: the kernel and the contexts' domain and application crates reach no
+/// Rule 2: the kernel and every context's domain and application crate reach no
 /// database, HTTP or async runtime crate, even transitively.
 fn purity_violations(graph: &Graph) -> Vec<String> {
-    PURE_CRATES
-        .iter()
-        .filter_map(|name| {
-            let id = graph.member(name)?;
-            let path = graph.path_to(id, is_infrastructure)?;
-            Some(format!("{name} must stay free of infrastructure crates: {}", show(&path)))
-        })
-        .collect()
+    let contexts = graph.contexts();
+    let pure = std::iter::once(KERNEL).chain(contexts.iter().map(|context| context.core.as_str()));
+    pure.filter_map(|name| {
+        let id = graph.member(name)?;
+        let path = graph.path_to(id, is_infrastructure)?;
+        Some(format!("{name} must stay free of infrastructure crates: {}", show(&path)))
+    })
+    .collect()
 }
 
-/// Rule 3: the binary is the only crate that depends on the adapters of both contexts.
+/// Rule 3: the binary is the only crate that depends on the adapters of two contexts.
 fn composition_root_violations(graph: &Graph) -> Vec<String> {
+    let contexts = graph.contexts();
     graph
         .members
         .iter()
         .filter(|id| graph.name(id) != BINARY)
         .filter_map(|id| {
-            let to_accounts = graph.path_to(id, |name| name == ACCOUNTS_ADAPTERS)?;
-            let to_projects = graph.path_to(id, |name| name == PROJECTS_ADAPTERS)?;
-            Some(format!(
-                "only {BINARY} may depend on both contexts' adapters, but {} does: {} and {}",
-                graph.name(id),
-                show(&to_accounts),
-                show(&to_projects)
-            ))
+            let reached: Vec<Vec<String>> =
+                contexts.iter().filter_map(|context| graph.path_to(id, |name| name == context.adapters)).collect();
+            (reached.len() > 1).then(|| {
+                let paths: Vec<String> = reached.iter().map(|path| show(path)).collect();
+                format!(
+                    "only {BINARY} may depend on several contexts' adapters, but {} does: {}",
+                    graph.name(id),
+                    paths.join(" and ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// Rule 4: each backend's driver stays in its own crate. The backend-neutral platform
+/// reaches no database driver, and neither backend crate reaches the other's driver,
+/// so a build with one backend compiles nothing of the other.
+fn backend_separation_violations(graph: &Graph) -> Vec<String> {
+    let rules: [(&str, &[&str]); 3] =
+        [(PLATFORM, &["sqlx", "rusqlite"]), (PLATFORM_SQLITE, &["sqlx"]), (PLATFORM_POSTGRES, &["rusqlite"])];
+    rules
+        .iter()
+        .filter_map(|(name, drivers)| {
+            let id = graph.member(name)?;
+            let path = graph.path_to(id, |dependency| drivers.contains(&dependency))?;
+            Some(format!("{name} must not reach another backend's driver: {}", show(&path)))
+        })
+        .collect()
+}
+
+/// Rule 5: test support is never linked into production: no crate has a normal
+/// dependency on the test kit.
+fn test_support_violations(graph: &Graph) -> Vec<String> {
+    graph
+        .members
+        .iter()
+        .filter_map(|id| {
+            let path = graph.path_to(id, |name| name == TESTKIT)?;
+            Some(format!("{TESTKIT} is for tests only, but {} depends on it: {}", graph.name(id), show(&path)))
         })
         .collect()
 }
@@ -211,41 +266,79 @@ fn the_workspace_graph_holds_every_crate_so_the_rules_cannot_pass_vacuously() {
     let graph = workspace_graph();
     let members: BTreeMap<&str, &str> =
         graph.members.iter().map(|id| (graph.name(id), id.as_str())).collect::<BTreeMap<_, _>>();
-    for name in [KERNEL, ACCOUNTS, PROJECTS, PLATFORM, ACCOUNTS_ADAPTERS, PROJECTS_ADAPTERS, BINARY] {
+    for name in [KERNEL, PLATFORM, PLATFORM_SQLITE, PLATFORM_POSTGRES, TESTKIT, BINARY] {
         assert!(members.contains_key(name), "{name} is missing from the workspace members {members:?}");
     }
+    let contexts: Vec<String> = graph.contexts().into_iter().map(|context| context.core).collect();
+    assert_eq!(contexts, ["taskdeck-accounts", "taskdeck-projects"], "the contexts found by convention");
     let binary = graph.member(BINARY).expect("the binary is a member");
-    for adapters in [ACCOUNTS_ADAPTERS, PROJECTS_ADAPTERS] {
-        assert!(graph.path_to(binary, |name| name == adapters).is_some(), "{BINARY} should wire {adapters}");
-    }
-    let platform = graph.member(PLATFORM).expect("the platform is a member");
-    for driver in ["sqlx", "rusqlite"] {
+    for context in graph.contexts() {
         assert!(
-            graph.path_to(platform, |name| name == driver).is_some(),
-            "the platform's normal dependencies should include {driver}; is the graph read correctly?"
+            graph.path_to(binary, |name| name == context.adapters).is_some(),
+            "{BINARY} should wire {}",
+            context.adapters
+        );
+    }
+    for (backend, driver) in [(PLATFORM_SQLITE, "rusqlite"), (PLATFORM_POSTGRES, "sqlx")] {
+        let id = graph.member(backend).expect("a backend crate");
+        assert!(
+            graph.path_to(id, |name| name == driver).is_some(),
+            "{backend}'s normal dependencies should include {driver}; is the graph read correctly?"
         );
     }
 }
 
 #[test]
-fn the_accounts_and_projects_contexts_never_depend_on_each_other() {
+fn no_bounded_context_depends_on_another() {
     assert_no_violations(&context_isolation_violations(&workspace_graph()));
 }
 
 #[test]
-fn the_kernel_and_the_contexts_domain_and_application_reach_no_database_http_or_runtime_crate() {
+fn the_kernel_and_every_contexts_domain_and_application_reach_no_database_http_or_runtime_crate() {
     assert_no_violations(&purity_violations(&workspace_graph()));
 }
 
 #[test]
-fn only_the_binary_depends_on_the_adapters_of_both_contexts() {
+fn only_the_binary_depends_on_the_adapters_of_several_contexts() {
     assert_no_violations(&composition_root_violations(&workspace_graph()));
+}
+
+#[test]
+fn each_backends_driver_stays_in_its_own_crate() {
+    assert_no_violations(&backend_separation_violations(&workspace_graph()));
+}
+
+#[test]
+fn test_support_is_never_a_normal_dependency() {
+    assert_no_violations(&test_support_violations(&workspace_graph()));
+}
+
+const ACCOUNTS: &str = "taskdeck-accounts";
+const ACCOUNTS_ADAPTERS: &str = "taskdeck-accounts-adapters";
+const PROJECTS: &str = "taskdeck-projects";
+const PROJECTS_ADAPTERS: &str = "taskdeck-projects-adapters";
+
+#[test]
+fn a_context_is_found_by_its_adapters_crate_alone() {
+    let graph = Graph::from_edges(
+        &[
+            KERNEL,
+            ACCOUNTS,
+            ACCOUNTS_ADAPTERS,
+            "taskdeck-labels",
+            "taskdeck-labels-adapters",
+            "taskdeck-lonely-adapters",
+        ],
+        &[],
+    );
+    let found: Vec<String> = graph.contexts().into_iter().map(|context| context.core).collect();
+    assert_eq!(found, [ACCOUNTS, "taskdeck-labels"], "an adapters crate without its context is no context");
 }
 
 #[test]
 fn the_checker_flags_a_pure_crate_that_reaches_tokio_through_another_crate() {
     let graph = Graph::from_edges(
-        &[KERNEL, ACCOUNTS, PROJECTS],
+        &[KERNEL, ACCOUNTS, ACCOUNTS_ADAPTERS, PROJECTS, PROJECTS_ADAPTERS],
         &[(ACCOUNTS, KERNEL), (PROJECTS, KERNEL), (KERNEL, "some-helper"), ("some-helper", "tokio")],
     );
     let violations = purity_violations(&graph);
@@ -267,7 +360,7 @@ fn the_checker_flags_one_context_reaching_the_other_through_a_shared_crate() {
     assert_eq!(
         context_isolation_violations(&graph),
         vec![
-            "taskdeck-accounts-adapters must not depend on the other context: \
+            "taskdeck-accounts-adapters must not depend on the taskdeck-projects context: \
              taskdeck-accounts-adapters -> taskdeck-platform -> taskdeck-projects"
                 .to_owned()
         ]
@@ -275,9 +368,25 @@ fn the_checker_flags_one_context_reaching_the_other_through_a_shared_crate() {
 }
 
 #[test]
+fn a_new_context_is_held_to_the_rules_without_editing_the_checker() {
+    let graph = Graph::from_edges(
+        &[KERNEL, ACCOUNTS, ACCOUNTS_ADAPTERS, "taskdeck-labels", "taskdeck-labels-adapters"],
+        &[("taskdeck-labels-adapters", ACCOUNTS), ("taskdeck-labels", "tokio")],
+    );
+    let isolation = context_isolation_violations(&graph);
+    assert_eq!(isolation.len(), 1, "{isolation:?}");
+    assert!(
+        isolation[0].starts_with("taskdeck-labels-adapters must not depend on the taskdeck-accounts"),
+        "{isolation:?}"
+    );
+    let purity = purity_violations(&graph);
+    assert_eq!(purity, vec!["taskdeck-labels must stay free of infrastructure crates: taskdeck-labels -> tokio"]);
+}
+
+#[test]
 fn the_checker_flags_a_second_composition_root() {
     let graph = Graph::from_edges(
-        &[PLATFORM, ACCOUNTS_ADAPTERS, PROJECTS_ADAPTERS, BINARY, "taskdeck-extra"],
+        &[PLATFORM, ACCOUNTS, ACCOUNTS_ADAPTERS, PROJECTS, PROJECTS_ADAPTERS, BINARY, "taskdeck-extra"],
         &[
             (BINARY, ACCOUNTS_ADAPTERS),
             (BINARY, PROJECTS_ADAPTERS),
@@ -288,6 +397,22 @@ fn the_checker_flags_a_second_composition_root() {
     let violations = composition_root_violations(&graph);
     assert_eq!(violations.len(), 1, "{violations:?}");
     assert!(violations[0].contains("taskdeck-extra -> taskdeck-accounts-adapters"), "{violations:?}");
+}
+
+#[test]
+fn the_checker_flags_a_driver_in_the_wrong_platform_crate_and_test_support_in_production() {
+    let graph = Graph::from_edges(
+        &[PLATFORM, PLATFORM_SQLITE, PLATFORM_POSTGRES, TESTKIT, BINARY],
+        &[(PLATFORM_SQLITE, "libsqlite3-sys"), (PLATFORM_POSTGRES, "sqlx"), (PLATFORM, "sqlx"), (BINARY, TESTKIT)],
+    );
+    assert_eq!(
+        backend_separation_violations(&graph),
+        vec!["taskdeck-platform must not reach another backend's driver: taskdeck-platform -> sqlx"]
+    );
+    assert_eq!(
+        test_support_violations(&graph),
+        vec!["taskdeck-testkit is for tests only, but taskdeck depends on it: taskdeck -> taskdeck-testkit"]
+    );
 }
 
 /// Metadata of a kernel whose only dependency is tokio, of the given kinds.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use taskdeck_accounts::application::{AccessToken, RegisterUser, RegisteredUser, UserProfile};
 use taskdeck_accounts::domain::PlainPassword;
 use taskdeck_kernel::EmailAddress;
-use taskdeck_platform::http::{ApiError, FieldError};
+use taskdeck_platform_http::{ApiError, FieldError};
 use utoipa::ToSchema;
 use uuid::Uuid;
 

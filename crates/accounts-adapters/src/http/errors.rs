@@ -3,7 +3,7 @@
 
 use taskdeck_accounts::application::{ChangeEmailError, LoginError, RegisterError};
 use taskdeck_kernel::StoreError;
-use taskdeck_platform::http::ApiError;
+use taskdeck_platform_http::ApiError;
 
 const EMAIL_TAKEN: &str = "This email address is already registered";
 

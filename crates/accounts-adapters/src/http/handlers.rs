@@ -8,7 +8,7 @@ use taskdeck_accounts::application::{
     AccountQueries, AccountsStore, ChangeEmail, change_email as change_email_use_case, log_in as log_in_use_case,
     register_user,
 };
-use taskdeck_platform::http::{ApiError, ApiJson, CurrentUser, Problem};
+use taskdeck_platform_http::{ApiError, ApiJson, CurrentUser, Problem};
 
 use super::AccountsState;
 use super::dto::{ChangeEmailRequest, LoginJson, MeResponse, RegisterRequest, TokenResponse, UserResponse};

@@ -3,8 +3,8 @@
 use axum::extract::{FromRequest, Request};
 use serde::Deserialize;
 use taskdeck_accounts::application::LoginRequest;
-use taskdeck_platform::http::json::{content_type, has_json_content_type, parse_json, read_body};
-use taskdeck_platform::http::{ApiError, FieldError};
+use taskdeck_platform_http::json::{content_type, has_json_content_type, parse_json, read_body};
+use taskdeck_platform_http::{ApiError, FieldError};
 use utoipa::ToSchema;
 
 use super::dto::LoginJson;

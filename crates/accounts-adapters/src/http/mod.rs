@@ -9,12 +9,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{get, post};
 use taskdeck_accounts::application::{AccountQueries, AccountsStore};
 use taskdeck_kernel::{Clock, StoreError, UserId};
 use taskdeck_platform::JwtAuthority;
+use taskdeck_platform_http::endpoint;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use dto::{
     ChangeEmailRequest, LoginJson, MeResponse, OwnedProjectResponse, RegisterRequest, TokenResponse, UserResponse,
@@ -75,33 +76,19 @@ impl<S> FromRef<AccountsState<S>> for Arc<JwtAuthority> {
     }
 }
 
-/// The `/api/users` routes over any accounts store.
-pub fn router<S>(state: AccountsState<S>) -> Router
+/// The `/api/users` routes over any accounts store, each with its OpenAPI operation.
+pub(crate) fn routes<S>() -> OpenApiRouter<AccountsState<S>>
 where
     S: AccountsStore + AccountQueries + Clone,
 {
-    Router::new()
-        .route("/api/users", post(handlers::register::<S>))
-        .route("/api/users/login", post(handlers::log_in::<S>))
-        .route("/api/users/me", get(handlers::me::<S>).put(handlers::change_email::<S>))
-        .with_state(state)
+    OpenApiRouter::with_openapi(AccountsApi::openapi())
+        .routes(endpoint!(handlers::register::<S>))
+        .routes(endpoint!(handlers::log_in::<S>))
+        .routes(endpoint!(handlers::me::<S>))
+        .routes(endpoint!(handlers::change_email::<S>))
 }
 
-/// The OpenAPI description of these routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(handlers::register, handlers::log_in, handlers::me, handlers::change_email),
-    components(schemas(
-        RegisterRequest,
-        LoginForm,
-        LoginJson,
-        TokenResponse,
-        UserResponse,
-        MeResponse,
-        OwnedProjectResponse,
-        ChangeEmailRequest
-    )),
-    tags((name = "accounts", description = "Registration, login and the signed-in user's account"))
-)]
-#[derive(Debug)]
-pub struct AccountsApi;
+/// What the OpenAPI document says of the context beyond its operations.
+#[derive(OpenApi)]
+#[openapi(tags((name = "accounts", description = "Registration, login and the signed-in user's account")))]
+struct AccountsApi;

@@ -1,7 +1,7 @@
 //! Events the `User` aggregate records.
 
 use serde::Serialize;
-use taskdeck_kernel::{DomainEvent, EventEnvelope, UserAccountCreated, UserId};
+use taskdeck_kernel::{DomainEvent, EventEnvelope, RecordedEvent, UserAccountCreated, UserId};
 use time::OffsetDateTime;
 
 /// The user changed the address they sign in with.
@@ -39,20 +39,15 @@ pub enum AccountEvent {
     EmailChanged(UserEmailChanged),
 }
 
-impl AccountEvent {
-    #[must_use]
-    pub fn event_type(&self) -> &'static str {
+impl RecordedEvent for AccountEvent {
+    fn event_type(&self) -> &str {
         match self {
             Self::Created(event) => event.event_type(),
             Self::EmailChanged(event) => event.event_type(),
         }
     }
 
-    /// Puts the event in its outbox envelope.
-    ///
-    /// # Errors
-    /// Only if the event cannot be written as JSON.
-    pub fn to_envelope(&self) -> Result<EventEnvelope, serde_json::Error> {
+    fn to_envelope(&self) -> Result<EventEnvelope, serde_json::Error> {
         match self {
             Self::Created(event) => EventEnvelope::wrap(event),
             Self::EmailChanged(event) => EventEnvelope::wrap(event),

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use taskdeck_kernel::testing::OutboxProbe;
-use taskdeck_kernel::{EmailAddress, EventEnvelope, StoreError, UserId};
+use taskdeck_kernel::{EmailAddress, EventEnvelope, RecordedEvent, StoreError, UserId};
 
 use crate::application::{
     AccessToken, AccountQueries, AccountsStore, AccountsTransaction, Credentials, HashingError, PasswordHasher,

@@ -1,16 +1,16 @@
 //! The transactional outbox and its relay.
 //!
 //! Aggregates' events are written to the `outbox` table in the same transaction as the
-//! aggregate ([`sqlite::append`]). The [`Relay`], a background task of the server,
-//! reads them in order and hands each to the handlers subscribed to its type, deleting
-//! it once all succeeded. Delivery is at least once; handlers make the effect happen
-//! once by recording the event id in their own transaction (the inbox).
+//! aggregate, by each backend's unit of work, through an [`OutboxWriter`]. The
+//! [`Relay`], a background task of the server, reads them in order and hands each to
+//! the handlers subscribed to its type, deleting it once all succeeded. Delivery is at
+//! least once; handlers make the effect happen once by recording the event id in their
+//! own transaction (the inbox).
 
-pub mod postgres;
+mod delivery;
 mod relay;
-pub mod sqlite;
+mod writer;
 
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,7 +19,9 @@ use taskdeck_kernel::{EventEnvelope, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+pub use delivery::{BackgroundRelay, DeliverEvents};
 pub use relay::{Relay, RelayRun, RetryPolicy};
+pub use writer::OutboxWriter;
 
 /// What a handler returns when it could not handle the event this time.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -35,37 +37,6 @@ pub trait EventHandler: Send + Sync + 'static {
     fn event_types(&self) -> &'static [&'static str];
     /// Handles one event. An error makes the relay try again later.
     fn handle<'a>(&'a self, event: &'a EventEnvelope) -> HandlerFuture<'a>;
-}
-
-/// Which events are worth writing to the outbox. Events no handler subscribes to
-/// would only be written and deleted again, so the binary keeps just the subscribed
-/// ones; tests keep them all to inspect them.
-#[derive(Debug, Clone)]
-pub enum OutboxFilter {
-    All,
-    Only(Arc<BTreeSet<String>>),
-}
-
-impl OutboxFilter {
-    /// Keeps only events of these types.
-    #[must_use]
-    pub fn only(event_types: &[&str]) -> Self {
-        Self::Only(Arc::new(event_types.iter().map(|event_type| (*event_type).to_owned()).collect()))
-    }
-
-    /// Whether every event type `handler` subscribes to is kept.
-    #[must_use]
-    pub fn serves(&self, handler: &dyn EventHandler) -> bool {
-        handler.event_types().iter().all(|event_type| self.keeps(event_type))
-    }
-
-    #[must_use]
-    pub fn keeps(&self, event_type: &str) -> bool {
-        match self {
-            Self::All => true,
-            Self::Only(types) => types.contains(event_type),
-        }
-    }
 }
 
 /// Wakes the relay as soon as a transaction that wrote events has committed, so

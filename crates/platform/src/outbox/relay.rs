@@ -9,7 +9,7 @@ use taskdeck_kernel::StoreError;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::{EventHandler, OutboxStore, PendingEvent, RelaySignal};
+use super::{EventHandler, OutboxStore, OutboxWriter, PendingEvent, RelaySignal};
 
 /// Passes the relay makes at shutdown to deliver what is already due.
 const DRAIN_PASSES: usize = 10;
@@ -80,8 +80,11 @@ impl<O> std::fmt::Debug for Relay<O> {
 }
 
 impl<O: OutboxStore> Relay<O> {
+    /// A relay from `outbox` to `handlers`. It subscribes `writer` to the handlers'
+    /// event types (so units of work keep only those) and waits on its signal.
     #[must_use]
-    pub fn new(outbox: O, handlers: &[Arc<dyn EventHandler>], signal: RelaySignal) -> Self {
+    pub fn new(outbox: O, handlers: &[Arc<dyn EventHandler>], writer: &OutboxWriter) -> Self {
+        writer.subscribe(handlers);
         let mut by_type: HashMap<&'static str, Vec<Arc<dyn EventHandler>>> = HashMap::new();
         for handler in handlers {
             for event_type in handler.event_types() {
@@ -92,7 +95,7 @@ impl<O: OutboxStore> Relay<O> {
             outbox,
             handlers: by_type,
             retry: RetryPolicy::default(),
-            signal,
+            signal: writer.signal().clone(),
             poll_interval: Duration::from_millis(250),
             batch_size: 100,
         }
@@ -171,7 +174,7 @@ impl<O: OutboxStore> Relay<O> {
     /// Delivers until `shutdown` turns true or its sender is dropped. A pass that has
     /// started always finishes, so no delivery is cut in half; between passes the relay
     /// sleeps until woken by a commit, the poll interval, or shutdown.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         let mut failures: u32 = 0;
         // An idle relay polls less and less often (commits wake it anyway), so an
         // instance with nothing to deliver does not keep the database busy.

@@ -2,7 +2,7 @@
 //! domain values (validated once, here at the edge).
 
 use serde::{Deserialize, Deserializer, Serialize};
-use taskdeck_platform::http::{ApiError, FieldError};
+use taskdeck_platform_http::{ApiError, FieldError};
 use taskdeck_projects::application::{ProjectDetails, ProjectSummary, TaskDetails};
 use taskdeck_projects::domain::{IncompleteTaskLimit, ProjectName, TaskName};
 use time::OffsetDateTime;

@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 
 use taskdeck_kernel::StoreError;
-use taskdeck_platform::http::ApiError;
+use taskdeck_platform_http::ApiError;
 use taskdeck_projects::application::CommandError;
 use taskdeck_projects::domain::{
     AddTaskError, ArchiveError, CompleteTaskError, DeleteError, ReopenTaskError, UpdateProjectError,

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use taskdeck_platform::http::{ApiError, ApiJson, CurrentUser, Problem};
+use taskdeck_platform_http::{ApiError, ApiJson, CurrentUser, Problem};
 use taskdeck_projects::application::{
     self as use_cases, AddTask, CreateProject, ProjectQueries, ProjectsStore, UpdateProject,
 };

@@ -9,12 +9,13 @@ mod paths;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{get, post, put};
 use taskdeck_kernel::Clock;
 use taskdeck_platform::JwtAuthority;
+use taskdeck_platform_http::endpoint;
 use taskdeck_projects::application::{ProjectQueries, ProjectsStore};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use dto::{
     CreateProjectRequest, CreateTaskRequest, ProjectListResponse, ProjectResponse, ProjectSummaryResponse,
@@ -46,53 +47,27 @@ impl<S> FromRef<ProjectsState<S>> for Arc<JwtAuthority> {
     }
 }
 
-/// The `/api/projects` routes over any projects store.
-pub fn router<S>(state: ProjectsState<S>) -> Router
+/// The `/api/projects` routes over any projects store, each with its OpenAPI operation.
+pub(crate) fn routes<S>() -> OpenApiRouter<ProjectsState<S>>
 where
     S: ProjectsStore + ProjectQueries + Clone,
 {
-    Router::new()
-        .route("/api/projects", post(handlers::create_project::<S>).get(handlers::list_projects::<S>))
-        .route(
-            "/api/projects/{id}",
-            get(handlers::get_project::<S>).put(handlers::update_project::<S>).delete(handlers::delete_project::<S>),
-        )
-        .route("/api/projects/{id}/archive", put(handlers::archive_project::<S>))
-        .route("/api/projects/{id}/unarchive", put(handlers::unarchive_project::<S>))
-        .route("/api/projects/{id}/tasks", post(handlers::create_task::<S>).get(handlers::list_tasks::<S>))
-        .route("/api/projects/{id}/tasks/{number}", get(handlers::get_task::<S>))
-        .route("/api/projects/{id}/tasks/{number}/complete", put(handlers::complete_task::<S>))
-        .route("/api/projects/{id}/tasks/{number}/incomplete", put(handlers::incomplete_task::<S>))
-        .with_state(state)
+    OpenApiRouter::with_openapi(ProjectsApi::openapi())
+        .routes(endpoint!(handlers::create_project::<S>))
+        .routes(endpoint!(handlers::list_projects::<S>))
+        .routes(endpoint!(handlers::get_project::<S>))
+        .routes(endpoint!(handlers::update_project::<S>))
+        .routes(endpoint!(handlers::delete_project::<S>))
+        .routes(endpoint!(handlers::archive_project::<S>))
+        .routes(endpoint!(handlers::unarchive_project::<S>))
+        .routes(endpoint!(handlers::create_task::<S>))
+        .routes(endpoint!(handlers::list_tasks::<S>))
+        .routes(endpoint!(handlers::get_task::<S>))
+        .routes(endpoint!(handlers::complete_task::<S>))
+        .routes(endpoint!(handlers::incomplete_task::<S>))
 }
 
-/// The OpenAPI description of these routes.
-#[derive(Debug, utoipa::OpenApi)]
-#[openapi(
-    paths(
-        handlers::create_project,
-        handlers::list_projects,
-        handlers::get_project,
-        handlers::update_project,
-        handlers::archive_project,
-        handlers::unarchive_project,
-        handlers::delete_project,
-        handlers::create_task,
-        handlers::list_tasks,
-        handlers::get_task,
-        handlers::complete_task,
-        handlers::incomplete_task,
-    ),
-    components(schemas(
-        CreateProjectRequest,
-        UpdateProjectRequest,
-        ProjectResponse,
-        ProjectSummaryResponse,
-        ProjectListResponse,
-        CreateTaskRequest,
-        TaskResponse,
-        TaskListResponse
-    )),
-    tags((name = "projects", description = "Projects of the signed-in user and their tasks"))
-)]
-pub struct ProjectsApi;
+/// What the OpenAPI document says of the context beyond its operations.
+#[derive(OpenApi)]
+#[openapi(tags((name = "projects", description = "Projects of the signed-in user and their tasks")))]
+struct ProjectsApi;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use taskdeck_platform::http::ApiError;
+use taskdeck_platform_http::ApiError;
 use taskdeck_projects::domain::{ProjectId, TaskNumber};
 
 fn project_not_found() -> ApiError {

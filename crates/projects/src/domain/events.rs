@@ -1,7 +1,7 @@
 //! Events the `Project` aggregate records.
 
 use serde::Serialize;
-use taskdeck_kernel::{DomainEvent, EventEnvelope, UserId};
+use taskdeck_kernel::{DomainEvent, EventEnvelope, RecordedEvent, UserId};
 use time::OffsetDateTime;
 
 use super::{ProjectId, TaskNumber};
@@ -74,12 +74,14 @@ impl ProjectEvent {
             | Self::ProjectDeleted { project_id, .. } => *project_id,
         }
     }
+}
 
-    /// Puts the event in its outbox envelope.
-    ///
-    /// # Errors
-    /// Only if the event cannot be written as JSON.
-    pub fn to_envelope(&self) -> Result<EventEnvelope, serde_json::Error> {
+impl RecordedEvent for ProjectEvent {
+    fn event_type(&self) -> &str {
+        DomainEvent::event_type(self)
+    }
+
+    fn to_envelope(&self) -> Result<EventEnvelope, serde_json::Error> {
         EventEnvelope::wrap(self)
     }
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use taskdeck_kernel::testing::OutboxProbe;
-use taskdeck_kernel::{EventEnvelope, EventId, StoreError, UserId};
+use taskdeck_kernel::{EventEnvelope, EventId, RecordedEvent, StoreError, UserId};
 
 use crate::application::{
     ProjectDetails, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction, TaskDetails,

@@ -3,12 +3,13 @@
 mod seed;
 mod serve;
 
-use anyhow::Context;
-use taskdeck_platform::postgres::PostgresDatabase;
-use taskdeck_platform::sqlite::SqliteDatabase;
+use std::sync::Arc;
 
+use anyhow::Context;
+
+use crate::backends::{self, Documented, Installation};
 use crate::cli::{Command, DatabaseArgs, OutboxArgs};
-use crate::composition::Database;
+use crate::composition;
 use crate::config::DatabaseConfig;
 
 /// Runs one subcommand to completion.
@@ -34,24 +35,13 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// For a malformed URL, an unreachable database, or a failed migration.
-pub async fn open_database(args: &DatabaseArgs) -> anyhow::Result<Database> {
-    match DatabaseConfig::from_args(args)? {
-        DatabaseConfig::Sqlite(settings) => {
-            let database = SqliteDatabase::open(&settings).await?;
-            database.migrate().await.context("cannot migrate the database")?;
-            Ok(Database::Sqlite(database))
-        }
-        DatabaseConfig::Postgres(settings) => {
-            let database = PostgresDatabase::connect(&settings).await?;
-            database.migrate().await.context("cannot migrate the database")?;
-            Ok(Database::Postgres(database))
-        }
-    }
+pub async fn open_database(args: &DatabaseArgs) -> anyhow::Result<Arc<dyn Installation>> {
+    backends::open(&DatabaseConfig::from_args(args)?).await
 }
 
 #[allow(clippy::print_stdout)]
 fn print_openapi() -> anyhow::Result<()> {
-    let json = crate::http::openapi::document().to_pretty_json().context("cannot render the OpenAPI document")?;
+    let json = composition::openapi::<Documented>().to_pretty_json().context("cannot render the OpenAPI document")?;
     println!("{json}");
     Ok(())
 }
@@ -59,12 +49,11 @@ fn print_openapi() -> anyhow::Result<()> {
 #[allow(clippy::print_stdout)]
 async fn outbox(args: &OutboxArgs) -> anyhow::Result<()> {
     let database = open_database(&args.database).await?;
-    let outbox = database.outbox();
     if args.requeue_dead {
-        let requeued = outbox.requeue_dead().await.context("cannot re-queue dead events")?;
+        let requeued = database.requeue_dead().await.context("cannot re-queue dead events")?;
         println!("requeued {requeued}");
     }
-    let stats = outbox.stats().await.context("cannot read the outbox")?;
+    let stats = database.outbox_stats().await.context("cannot read the outbox")?;
     println!("pending {}", stats.pending);
     println!("dead {}", stats.dead);
     database.close().await;

@@ -13,7 +13,7 @@ use tower::ServiceExt;
 
 use super::open_database;
 use crate::cli::DatabaseArgs;
-use crate::composition::{Settings, application};
+use crate::composition::Settings;
 
 pub const DEMO_EMAIL: &str = "test@email.com";
 pub const DEMO_PASSWORD: &str = "password";
@@ -24,19 +24,19 @@ pub const DEMO_PASSWORD: &str = "password";
 /// When a request of the seed is refused or storage fails.
 pub async fn seed(args: &DatabaseArgs) -> anyhow::Result<()> {
     let database = open_database(args).await?;
-    let application = application(database, &Settings::default()).await?;
+    let application = database.compose(&Settings::default()).await?;
     let api = Api { router: application.router.clone(), token: None };
 
     let registered =
         api.call(Method::POST, "/api/users", Some(json!({"email": DEMO_EMAIL, "password": DEMO_PASSWORD}))).await?;
     if registered.0 == StatusCode::CONFLICT {
         tracing::info!("{DEMO_EMAIL} exists already; nothing to seed");
-        application.database.close().await;
+        database.close().await;
         return Ok(());
     }
     expect(&registered, StatusCode::CREATED)?;
     // Deliver UserAccountCreated now, so the starter project is the user's first.
-    while let RelayRun::Delivered { .. } = application.relay.run_once().await? {}
+    while let RelayRun::Delivered { .. } = application.deliver_events().await? {}
 
     let login = api
         .call(Method::POST, "/api/users/login", Some(json!({"email": DEMO_EMAIL, "password": DEMO_PASSWORD})))
@@ -56,7 +56,7 @@ pub async fn seed(args: &DatabaseArgs) -> anyhow::Result<()> {
     expect(&api.call(Method::PUT, &format!("/api/projects/{cleaning}/archive"), None).await?, StatusCode::OK)?;
     expect(&api.call(Method::DELETE, &format!("/api/projects/{cleaning}"), None).await?, StatusCode::NO_CONTENT)?;
 
-    application.database.close().await;
+    database.close().await;
     tracing::info!("seeded {DEMO_EMAIL} / {DEMO_PASSWORD} with sample projects");
     Ok(())
 }

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use super::open_database;
 use crate::cli::ServeArgs;
-use crate::composition::{Application, Settings, application};
+use crate::composition::Settings;
 
 /// How long the relay may take to finish its current pass after the server stopped.
 const RELAY_GRACE: Duration = Duration::from_secs(10);
@@ -22,17 +22,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let database = open_database(&args.database).await?;
     let settings =
         Settings { jwt_secret: args.jwt_secret, access_token_lifetime: Duration::from_secs(args.access_token_ttl) };
-    let (router, relay, database, signal) = application(database, &settings).await?.into_parts();
+    let application = database.compose(&settings).await?;
 
     // Listen for the signals before announcing the address: whoever waits for that line
     // may send SIGTERM at once, and an unhandled SIGTERM kills the process outright.
     let shutdown = shutdown_requested().context("cannot listen for SIGTERM and Ctrl-C")?;
 
     let (stop_relay, relay_stopped) = watch::channel(false);
-    let relay = Application::spawn_relay(relay, &database, &signal, relay_stopped);
+    let relay = application.spawn_relay(relay_stopped);
 
     tracing::info!("listening on http://{address}");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await.context("the HTTP server failed")?;
+    axum::serve(listener, application.router.clone())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed")?;
 
     tracing::info!("in-flight requests finished; stopping the outbox relay");
     let _ = stop_relay.send(true);

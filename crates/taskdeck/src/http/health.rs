@@ -1,30 +1,17 @@
 //! Liveness and readiness.
 
-use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Serialize;
-use taskdeck_platform::http::{ApiError, Problem};
-use utoipa::ToSchema;
+use std::sync::Arc;
 
-use crate::composition::Database;
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use taskdeck_platform::DatabaseProbe;
+use taskdeck_platform_http::{ApiError, Problem, endpoint};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 
 /// Whether the database answers, whatever the backend.
-#[derive(Debug, Clone)]
-pub struct Readiness {
-    database: Database,
-}
-
-impl Readiness {
-    #[must_use]
-    pub fn new(database: Database) -> Self {
-        Self { database }
-    }
-
-    async fn is_ready(&self) -> bool {
-        self.database.is_reachable().await
-    }
-}
+pub type Readiness = Arc<dyn DatabaseProbe>;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
@@ -33,31 +20,42 @@ pub struct HealthResponse {
     pub status: &'static str,
 }
 
-pub(super) fn router(readiness: Readiness) -> Router {
-    Router::new().route("/health", get(health)).route("/ready", get(ready)).with_state(readiness)
+/// `/health` and `/ready`, with their OpenAPI operations.
+pub fn routes() -> OpenApiRouter<Readiness> {
+    OpenApiRouter::with_openapi(HealthApi::openapi())
+        .routes(endpoint!(handlers::health))
+        .routes(endpoint!(handlers::ready))
 }
 
-/// Liveness: the process is up and serving.
-#[utoipa::path(
+#[derive(OpenApi)]
+#[openapi(tags((name = "health", description = "Liveness and readiness probes")))]
+struct HealthApi;
+
+mod handlers {
+    use super::*;
+
+    /// Liveness: the process is up and serving.
+    #[utoipa::path(
     get, path = "/health", tag = "health", operation_id = "health",
     responses((status = 200, description = "The process is alive", body = HealthResponse))
 )]
-pub(super) async fn health() -> Json<HealthResponse> {
-    Json(HealthResponse { status: "ok" })
-}
+    pub(crate) async fn health() -> Json<HealthResponse> {
+        Json(HealthResponse { status: "ok" })
+    }
 
-/// Readiness: the process can reach its database.
-#[utoipa::path(
+    /// Readiness: the process can reach its database.
+    #[utoipa::path(
     get, path = "/ready", tag = "health", operation_id = "ready",
     responses(
         (status = 200, description = "The database answers", body = HealthResponse),
         (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub(super) async fn ready(State(readiness): State<Readiness>) -> Result<Json<HealthResponse>, ApiError> {
-    if readiness.is_ready().await {
-        Ok(Json(HealthResponse { status: "ok" }))
-    } else {
-        Err(ApiError::unavailable("The database does not answer"))
+    pub(crate) async fn ready(State(readiness): State<Readiness>) -> Result<Json<HealthResponse>, ApiError> {
+        if readiness.is_reachable().await {
+            Ok(Json(HealthResponse { status: "ok" }))
+        } else {
+            Err(ApiError::unavailable("The database does not answer"))
+        }
     }
 }

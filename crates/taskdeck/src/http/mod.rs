@@ -1,5 +1,5 @@
-//! The HTTP application: both contexts' routes, health, the OpenAPI document and its
-//! browser, and the middleware every request passes through.
+//! The HTTP application around the contexts' routes: health, the OpenAPI document and
+//! its browser, and the middleware every request passes through.
 
 mod health;
 pub mod openapi;
@@ -10,33 +10,23 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
-use taskdeck_accounts::application::{AccountQueries, AccountsStore};
-use taskdeck_accounts_adapters::http::AccountsState;
-use taskdeck_platform::http::{BODY_LIMIT_BYTES, problem_for_framework_errors, reject_oversized_bodies};
-use taskdeck_projects::application::{ProjectQueries, ProjectsStore};
-use taskdeck_projects_adapters::http::ProjectsState;
+use taskdeck_platform_http::{BODY_LIMIT_BYTES, problem_for_framework_errors, reject_oversized_bodies};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use health::Readiness;
+pub use health::routes as health_routes;
 
 /// A request still running after this long is answered 503.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The whole HTTP application.
-pub fn application_router<A, P>(accounts: AccountsState<A>, projects: ProjectsState<P>, readiness: Readiness) -> Router
-where
-    A: AccountsStore + AccountQueries + Clone,
-    P: ProjectsStore + ProjectQueries + Clone,
-{
-    let docs: Router = SwaggerUi::new("/docs").url("/openapi.json", openapi::document()).into();
-    Router::new()
-        .merge(health::router(readiness))
-        .merge(taskdeck_accounts_adapters::http::router(accounts))
-        .merge(taskdeck_projects_adapters::http::router(projects))
+/// The whole HTTP application: `routes` (health and every context's), the document
+/// describing them at `/openapi.json` with its browser at `/docs`, and the middleware.
+pub fn application_router(routes: Router, document: utoipa::openapi::OpenApi) -> Router {
+    let docs: Router = SwaggerUi::new("/docs").url("/openapi.json", document).into();
+    routes
         .merge(docs)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(reject_oversized_bodies))

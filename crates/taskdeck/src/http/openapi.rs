@@ -1,12 +1,9 @@
-//! The OpenAPI document: both contexts' operations, health, and the bearer scheme.
+//! The OpenAPI document: what the API says of itself, around the operations every
+//! route registered with its handler.
 
-use taskdeck_accounts_adapters::http::AccountsApi;
-use taskdeck_platform::http::{FieldError, Problem};
-use taskdeck_projects_adapters::http::ProjectsApi;
+use taskdeck_platform_http::{FieldError, Problem};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-
-use super::health;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,18 +20,16 @@ use super::health;
             unless the signing key changes, or the account they were issued for no longer exists.",
         license(name = "MIT")
     ),
-    paths(health::health, health::ready),
-    components(schemas(Problem, FieldError, health::HealthResponse)),
-    tags((name = "health", description = "Liveness and readiness probes"))
+    components(schemas(Problem, FieldError))
 )]
 struct BaseApi;
 
-/// The complete OpenAPI document of the HTTP API.
+/// The complete document: the API's description and bearer scheme around `operations`,
+/// the document the routes' registrations produced.
 #[must_use]
-pub fn document() -> utoipa::openapi::OpenApi {
+pub fn document(operations: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let mut document = BaseApi::openapi();
-    document.merge(AccountsApi::openapi());
-    document.merge(ProjectsApi::openapi());
+    document.merge(operations);
     let components = document.components.get_or_insert_with(Default::default);
     let mut bearer = Http::new(HttpAuthScheme::Bearer);
     bearer.bearer_format = Some("JWT".to_owned());

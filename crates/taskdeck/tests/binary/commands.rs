@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{Api, Backend, Finished, TestDatabase, on_both_backends, project_names, run_to_exit, taskdeck};
+use crate::support::{Finished, TestBackend, TestDatabase, on_both_backends, project_names, run_to_exit, taskdeck};
 use serde_json::Value;
+use taskdeck_testkit::Client;
 
 on_both_backends!(
     migrate_then_seed_twice_gives_the_demo_user_the_sample_projects_once,
@@ -26,8 +27,8 @@ fn succeeds(command: Command) -> Finished {
 }
 
 /// Task names of a project and whether each is completed.
-async fn tasks(api: &Api, token: &str, project: i64) -> Vec<(String, bool)> {
-    let body = api.get(&format!("/api/projects/{project}/tasks"), token).await.expect(200).body;
+async fn tasks(api: &Client, token: &str, project: i64) -> Vec<(String, bool)> {
+    let body = api.get(&format!("/api/projects/{project}/tasks"), Some(token)).await.expect(200).body;
     body["tasks"]
         .as_array()
         .expect("tasks")
@@ -40,10 +41,10 @@ fn named(tasks: &[(&str, bool)]) -> Vec<(String, bool)> {
     tasks.iter().map(|(name, done)| ((*name).to_owned(), *done)).collect()
 }
 
-async fn migrate_then_seed_twice_gives_the_demo_user_the_sample_projects_once(backend: Backend) {
+async fn migrate_then_seed_twice_gives_the_demo_user_the_sample_projects_once(backend: TestBackend) {
     let Some(database) = TestDatabase::empty(backend).await else { return };
     succeeds(database.command(&["migrate"]));
-    if backend == Backend::Sqlite {
+    if backend == TestBackend::Sqlite {
         assert!(database.dir().join("taskdeck.db").exists(), "migrate creates the database file");
     }
     let inspector = database.inspect().await;
@@ -59,7 +60,7 @@ async fn migrate_then_seed_twice_gives_the_demo_user_the_sample_projects_once(ba
     drop(inspector);
 
     let server = database.start();
-    let api = Api::new(&server);
+    let api = server.client();
     let token = api.token("test@email.com", "password").await;
     let me = api.me(&token).await;
     assert_eq!(
@@ -67,7 +68,7 @@ async fn migrate_then_seed_twice_gives_the_demo_user_the_sample_projects_once(ba
         ["My first project", "Software Engineering", "Learn Domain Driven Design", "Household"],
         "ordered by id, the deleted `Clean the house` absent, nothing seeded twice"
     );
-    let listed = api.get("/api/projects", &token).await.expect(200).body;
+    let listed = api.get("/api/projects", Some(&token)).await.expect(200).body;
     assert_eq!(project_names(&listed), project_names(&me));
 
     let ids: Vec<i64> =
@@ -90,8 +91,8 @@ async fn migrate_then_seed_twice_gives_the_demo_user_the_sample_projects_once(ba
 
     // The deleted project was created right after Household: it answers 404.
     let deleted = ids[3] + 1;
-    api.get(&format!("/api/projects/{deleted}"), &token).await.expect(404);
-    api.get(&format!("/api/projects/{deleted}/tasks"), &token).await.expect(404);
+    api.get(&format!("/api/projects/{deleted}"), Some(&token)).await.expect(404);
+    api.get(&format!("/api/projects/{deleted}/tasks"), Some(&token)).await.expect(404);
 }
 
 /// `taskdeck outbox [--requeue-dead]`: what it printed on stdout, line by line.
@@ -103,7 +104,7 @@ fn outbox(database: &TestDatabase, requeue: bool) -> Vec<String> {
     succeeds(database.command(&args)).stdout.lines().map(str::to_owned).collect()
 }
 
-async fn outbox_reports_pending_and_dead_events_and_requeues_the_dead_ones(backend: Backend) {
+async fn outbox_reports_pending_and_dead_events_and_requeues_the_dead_ones(backend: TestBackend) {
     let Some(database) = TestDatabase::new(backend).await else { return };
     succeeds(database.command(&["migrate"]));
     assert_eq!(outbox(&database, false), ["pending 0", "dead 0"]);
@@ -111,8 +112,8 @@ async fn outbox_reports_pending_and_dead_events_and_requeues_the_dead_ones(backe
     // One pending event and two the relay gave up on. No server runs, so nothing
     // delivers them; the event type has no handler anyway.
     let (id, now, payload) = match backend {
-        Backend::Sqlite => ("randomblob(16)", "'2026-01-01T00:00:00Z'", "'{}'"),
-        Backend::Postgres => ("gen_random_uuid()", "now()", "'{}'::jsonb"),
+        TestBackend::Sqlite => ("randomblob(16)", "'2026-01-01T00:00:00Z'", "'{}'"),
+        TestBackend::Postgres => ("gen_random_uuid()", "now()", "'{}'::jsonb"),
     };
     let inspector = database.inspect().await;
     let insert = |dead: bool| {

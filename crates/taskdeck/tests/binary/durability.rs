@@ -9,15 +9,17 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Api, Backend, PASSWORD, Registrations, STARTER_PROJECT, TestDatabase, eventually, on_both_backends, project_names,
+    PASSWORD, Registrations, STARTER_PROJECT, ServerClient, TestBackend, TestDatabase, eventually, on_both_backends,
+    project_names,
 };
 use serde_json::json;
-use taskdeck_accounts::application::{AccountsStore, RegisterUser, register_user};
+use taskdeck_accounts::application::{RegisterUser, register_user};
 use taskdeck_accounts::domain::PlainPassword;
-use taskdeck_accounts_adapters::{Argon2Hasher, PostgresAccounts, SqliteAccounts};
+use taskdeck_accounts_adapters::{AccountsBackend, Argon2Hasher};
 use taskdeck_kernel::{EmailAddress, SystemClock, UserId};
-use taskdeck_platform::outbox::{OutboxFilter, RelaySignal};
-use taskdeck_platform::sqlite::{SqliteDatabase, SqliteSettings};
+use taskdeck_platform::outbox::OutboxWriter;
+use taskdeck_platform_sqlite::{SqliteDatabase, SqliteSettings};
+use taskdeck_testkit::Client;
 use tokio::task::JoinSet;
 
 on_both_backends!(
@@ -32,64 +34,64 @@ on_both_backends!(
 /// new server may take them over; this leaves room for that and a loaded machine.
 const SETTLE_DEADLINE: Duration = Duration::from_secs(75);
 
-async fn tokens_issued_before_a_restart_are_accepted_after_it_and_the_data_persists(backend: Backend) {
+async fn tokens_issued_before_a_restart_are_accepted_after_it_and_the_data_persists(backend: TestBackend) {
     let Some(database) = TestDatabase::new(backend).await else { return };
     let first = database.start();
-    let api = Api::new(&first);
+    let api = first.client();
     let token = api.newcomer("steady@example.com").await;
     api.starter_project(&token).await;
-    let project = api.post("/api/projects", &token, &json!({"name": "Survives restarts"})).await.expect(201);
+    let project = api.post_json("/api/projects", Some(&token), &json!({"name": "Survives restarts"})).await.expect(201);
     let project = project.body["id"].as_i64().expect("project id");
-    api.post(&format!("/api/projects/{project}/tasks"), &token, &json!({"name": "Still here"})).await.expect(201);
+    api.post_json(&format!("/api/projects/{project}/tasks"), Some(&token), &json!({"name": "Still here"}))
+        .await
+        .expect(201);
     let (status, log) = first.terminate();
     assert!(status.success(), "the first server stopped with {status}:\n{}", log.text());
 
     let second = database.start();
-    let api = Api::new(&second);
+    let api = second.client();
     let me = api.me(&token).await;
     assert_eq!(me["email"], "steady@example.com");
     assert_eq!(project_names(&me), [STARTER_PROJECT, "Survives restarts"]);
-    let tasks = api.get(&format!("/api/projects/{project}/tasks"), &token).await.expect(200).body;
+    let tasks = api.get(&format!("/api/projects/{project}/tasks"), Some(&token)).await.expect(200).body;
     assert_eq!(tasks["tasks"][0]["name"], "Still here");
     let fresh = api.token("steady@example.com", PASSWORD).await;
-    api.get("/api/projects", &fresh).await.expect(200);
+    api.get("/api/projects", Some(&fresh)).await.expect(200);
     assert!(
-        api.get("/api/projects", "not-a-token").await.expect(401).headers.contains_key("www-authenticate"),
+        api.get("/api/projects", Some("not-a-token")).await.expect(401).headers.contains_key("www-authenticate"),
         "a bad token is still refused after the restart"
     );
 }
 
-/// Registers through the application service on `store`, as the server would, but
-/// with nobody delivering the event.
-async fn register_without_a_server(store: &impl AccountsStore, email: &str) -> UserId {
+/// Registers through the application service on the backend's accounts store, as the
+/// server would, but with nobody delivering the event.
+async fn register_without_a_server(backend: &impl AccountsBackend, email: &str) -> UserId {
+    let store = backend.accounts_store(&OutboxWriter::new());
     let hasher = Argon2Hasher::new(1).expect("hasher");
     let command = RegisterUser {
         email: EmailAddress::parse(email).expect("email"),
         password: PlainPassword::new(PASSWORD).expect("password"),
     };
-    register_user(store, &hasher, &SystemClock, command).await.expect("register without a server").id
+    register_user(&store, &hasher, &SystemClock, command).await.expect("register without a server").id
 }
 
 async fn a_registration_committed_while_no_server_ran_gets_its_starter_project_exactly_once_from_the_next_server(
-    backend: Backend,
+    backend: TestBackend,
 ) {
     let Some(database) = TestDatabase::new(backend).await else { return };
     // The same adapters the server wires, driven directly: the event is committed
     // to the outbox and nobody delivers it.
     let user = match backend {
-        Backend::Sqlite => {
+        TestBackend::Sqlite => {
             let settings = SqliteSettings { path: crate::support::database_path(database.dir()), readers: 2 };
             let sqlite = SqliteDatabase::open(&settings).await.expect("open the database");
-            sqlite.migrate().await.expect("migrate");
-            let accounts = SqliteAccounts::new(sqlite.clone(), OutboxFilter::All, RelaySignal::default());
-            let user = register_without_a_server(&accounts, "offline@example.com").await;
+            let user = register_without_a_server(&sqlite, "offline@example.com").await;
             sqlite.close().await;
             user
         }
-        Backend::Postgres => {
-            let postgres = database.postgres().expect("a migrated PostgreSQL database").clone();
-            let accounts = PostgresAccounts::new(postgres, OutboxFilter::All, RelaySignal::default());
-            register_without_a_server(&accounts, "offline@example.com").await
+        TestBackend::Postgres => {
+            let postgres = database.postgres().expect("a migrated PostgreSQL database");
+            register_without_a_server(postgres, "offline@example.com").await
         }
     };
     let inspector = database.inspect().await;
@@ -100,13 +102,13 @@ async fn a_registration_committed_while_no_server_ran_gets_its_starter_project_e
     );
 
     let server = database.start();
-    let api = Api::new(&server);
+    let api = server.client();
     let token = api.token("offline@example.com", PASSWORD).await;
     let starter = api.starter_project(&token).await;
     let me = api.me(&token).await;
     assert_eq!(me["id"], user.to_string());
     assert_eq!(project_names(&me), [STARTER_PROJECT]);
-    let tasks = api.get(&format!("/api/projects/{starter}/tasks"), &token).await.expect(200).body;
+    let tasks = api.get(&format!("/api/projects/{starter}/tasks"), Some(&token)).await.expect(200).body;
     assert_eq!(tasks["tasks"].as_array().map(Vec::len), Some(3), "{tasks}");
 
     eventually(Duration::from_secs(5), "the delivered event to leave the outbox", || async {
@@ -119,7 +121,7 @@ async fn a_registration_committed_while_no_server_ran_gets_its_starter_project_e
 
     // Once more, now that nothing is pending: still exactly one starter project.
     let server = database.start();
-    let me = Api::new(&server).me(&token).await;
+    let me = server.client().me(&token).await;
     assert_eq!(project_names(&me), [STARTER_PROJECT]);
     let stored = Registrations::read(&database).await;
     assert_eq!(stored.all_projects, 1, "{stored:#?}");
@@ -142,15 +144,14 @@ struct Burst {
 
 /// Fires `BURST` concurrent registrations and calls `stop` right after the
 /// `STOP_AFTER`-th answer: close to the moment its event is being delivered.
-async fn registration_burst(api: &Api, stop: impl FnOnce()) -> Burst {
+async fn registration_burst(api: &Client, stop: impl FnOnce()) -> Burst {
     let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
     let mut burst = JoinSet::new();
     for index in 0..BURST {
         let (api, answers) = (api.clone(), answers.clone());
         burst.spawn(async move {
             let email = format!("burst{index}@example.com");
-            let request = api.http.post(api.url("/api/users")).json(&json!({"email": email, "password": PASSWORD}));
-            let status = request.send().await.map(|response| response.status().as_u16()).ok();
+            let status = api.try_register(&email, PASSWORD).await.map(|reply| reply.status.as_u16()).ok();
             let _ = answers.send(());
             (email, status)
         });
@@ -190,7 +191,7 @@ async fn restart_and_settle(database: &TestDatabase, created: &[String]) -> (Reg
     })
     .await;
     let settle_time = started.elapsed();
-    let api = Api::new(&server);
+    let api = server.client();
     for email in created {
         let token = api.token(email, PASSWORD).await;
         let me = api.me(&token).await;
@@ -204,11 +205,11 @@ async fn restart_and_settle(database: &TestDatabase, created: &[String]) -> (Reg
 }
 
 async fn a_sigterm_in_the_middle_of_a_registration_burst_leaves_every_event_delivered_whole_or_waiting(
-    backend: Backend,
+    backend: TestBackend,
 ) {
     let Some(database) = TestDatabase::new(backend).await else { return };
     let server = database.start();
-    let api = Api::new(&server);
+    let api = server.client();
     let burst = registration_burst(&api, || server.signal("TERM")).await;
     let (status, log) = server.finish();
     let text = log.text();
@@ -249,11 +250,11 @@ async fn a_sigterm_in_the_middle_of_a_registration_burst_leaves_every_event_deli
 }
 
 async fn a_sigkill_in_the_middle_of_a_registration_burst_leaves_every_account_with_exactly_one_starter_project(
-    backend: Backend,
+    backend: TestBackend,
 ) {
     let Some(database) = TestDatabase::new(backend).await else { return };
     let server = database.start();
-    let api = Api::new(&server);
+    let api = server.client();
     let mut server = Some(server);
     let burst = registration_burst(&api, || server.take().expect("the server").kill_hard()).await;
 

@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::support::{Api, Backend, PASSWORD, STARTER_PROJECT, Server, TestDatabase, on_both_backends, project_names};
+use crate::support::{
+    PASSWORD, STARTER_PROJECT, Server, ServerClient, TestBackend, TestDatabase, on_both_backends, project_names,
+};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -17,14 +19,14 @@ on_both_backends!(
 );
 
 async fn a_newcomer_registers_logs_in_finds_the_starter_project_and_completes_a_task_of_a_new_project(
-    backend: Backend,
+    backend: TestBackend,
 ) {
     let Some(database) = TestDatabase::new(backend).await else { return };
     let server = database.start();
-    let api = Api::new(&server);
+    let api = server.client();
 
-    api.send(api.http.get(api.url("/health"))).await.expect(200);
-    api.send(api.http.get(api.url("/ready"))).await.expect(200);
+    api.get("/health", None).await.expect(200);
+    api.get("/ready", None).await.expect(200);
 
     let registered = api.register("newcomer@example.com", PASSWORD).await.expect(201);
     assert_eq!(registered.header("location"), "/api/users/me");
@@ -40,20 +42,21 @@ async fn a_newcomer_registers_logs_in_finds_the_starter_project_and_completes_a_
     let me = api.me(&token).await;
     assert_eq!(me["id"], user_id.as_str());
     assert_eq!(project_names(&me), [STARTER_PROJECT]);
-    let starter_tasks = api.get(&format!("/api/projects/{starter}/tasks"), &token).await.expect(200).body;
+    let starter_tasks = api.get(&format!("/api/projects/{starter}/tasks"), Some(&token)).await.expect(200).body;
     let starter_tasks = starter_tasks["tasks"].as_array().expect("tasks").clone();
     let names: Vec<&str> = starter_tasks.iter().map(|task| task["name"].as_str().expect("name")).collect();
     assert_eq!(names, ["Sign up!", "Watch the tutorial", "Start using our awesome app"]);
     assert!(starter_tasks[0]["completedAt"].is_string(), "Sign up! is completed: {starter_tasks:?}");
     assert!(starter_tasks[1]["completedAt"].is_null() && starter_tasks[2]["completedAt"].is_null());
 
-    let created = api.post("/api/projects", &token, &json!({"name": "Groceries"})).await.expect(201);
+    let created = api.post_json("/api/projects", Some(&token), &json!({"name": "Groceries"})).await.expect(201);
     let project = created.body["id"].as_i64().expect("project id");
     assert_eq!(created.header("location"), format!("/api/projects/{project}"));
     assert_eq!(created.body["maximumNumberOfIncompleteTasks"], Value::Null);
     assert_eq!(created.body["archivedAt"], Value::Null);
 
-    let task = api.post(&format!("/api/projects/{project}/tasks"), &token, &json!({"name": "Buy some milk"})).await;
+    let task =
+        api.post_json(&format!("/api/projects/{project}/tasks"), Some(&token), &json!({"name": "Buy some milk"})).await;
     let task = task.expect(201);
     assert_eq!(task.header("location"), format!("/api/projects/{project}/tasks/1"));
     assert_eq!(task.body["number"], 1);
@@ -63,10 +66,10 @@ async fn a_newcomer_registers_logs_in_finds_the_starter_project_and_completes_a_
     let completed_at = completed.body["completedAt"].as_str().expect("completedAt after completing").to_owned();
     assert!(completed_at.ends_with('Z'), "RFC 3339 in UTC: {completed_at}");
 
-    let tasks = api.get(&format!("/api/projects/{project}/tasks"), &token).await.expect(200).body;
+    let tasks = api.get(&format!("/api/projects/{project}/tasks"), Some(&token)).await.expect(200).body;
     assert_eq!(tasks, json!({"tasks": [{"number": 1, "name": "Buy some milk", "completedAt": completed_at}]}));
 
-    let projects = api.get("/api/projects", &token).await.expect(200).body;
+    let projects = api.get("/api/projects", Some(&token)).await.expect(200).body;
     assert_eq!(project_names(&projects), [STARTER_PROJECT, "Groceries"]);
 }
 
@@ -91,7 +94,7 @@ async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
 async fn a_100_kib_body_is_answered_413_with_a_problem_document_and_no_connection_reset() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let server = Server::start(dir.path());
-    let token = Api::new(&server).newcomer("big@example.com").await;
+    let token = server.client().newcomer("big@example.com").await;
 
     let body = format!("{{\"name\": \"{}\"}}", "x".repeat(100 * 1024));
     let head = format!(
@@ -129,12 +132,12 @@ async fn a_100_kib_body_is_answered_413_with_a_problem_document_and_no_connectio
     assert!(problem["title"].is_string() && problem["detail"].is_string(), "{problem}");
 }
 
-async fn one_hundred_concurrent_task_creations_in_one_project_get_numbers_1_to_100(backend: Backend) {
+async fn one_hundred_concurrent_task_creations_in_one_project_get_numbers_1_to_100(backend: TestBackend) {
     let Some(database) = TestDatabase::new(backend).await else { return };
     let server = database.start();
-    let api = Api::new(&server);
+    let api = server.client();
     let token = api.newcomer("busy@example.com").await;
-    let project = api.post("/api/projects", &token, &json!({"name": "Busy project"})).await.expect(201);
+    let project = api.post_json("/api/projects", Some(&token), &json!({"name": "Busy project"})).await.expect(201);
     let project = project.body["id"].as_i64().expect("project id");
 
     let mut requests = JoinSet::new();
@@ -142,7 +145,7 @@ async fn one_hundred_concurrent_task_creations_in_one_project_get_numbers_1_to_1
         let (api, token) = (api.clone(), token.clone());
         requests.spawn(async move {
             let path = format!("/api/projects/{project}/tasks");
-            api.post(&path, &token, &json!({"name": format!("Task number {index}")})).await
+            api.post_json(&path, Some(&token), &json!({"name": format!("Task number {index}")})).await
         });
     }
     let mut numbers = Vec::new();
@@ -155,7 +158,7 @@ async fn one_hundred_concurrent_task_creations_in_one_project_get_numbers_1_to_1
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=100).collect::<Vec<i64>>());
 
-    let listed = api.get(&format!("/api/projects/{project}/tasks"), &token).await.expect(200).body;
+    let listed = api.get(&format!("/api/projects/{project}/tasks"), Some(&token)).await.expect(200).body;
     let listed = listed["tasks"].as_array().expect("tasks");
     let listed_numbers: Vec<i64> = listed.iter().map(|task| task["number"].as_i64().expect("number")).collect();
     assert_eq!(listed_numbers, (1..=100).collect::<Vec<i64>>(), "ordered by number");

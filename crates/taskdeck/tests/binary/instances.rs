@@ -14,9 +14,11 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use taskdeck_testkit::Client;
+
 use crate::support::{
-    Api, Backend, Launched, PASSWORD, Registrations, STARTER_PROJECT, Server, TestDatabase, admin_execute, eventually,
-    project_names, run_to_exit, taskdeck,
+    Launched, PASSWORD, Registrations, STARTER_PROJECT, Server, ServerClient, TestBackend, TestDatabase, admin_execute,
+    eventually, project_names, run_to_exit, taskdeck,
 };
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
@@ -74,9 +76,9 @@ const ROUNDS: usize = 3;
 async fn postgres_instances_started_at_once_on_an_empty_database_agree_on_one_key_and_accept_each_others_tokens() {
     for round in 1..=ROUNDS {
         // Empty: the instances race to apply the migrations too, not only for the key.
-        let Some(database) = TestDatabase::empty(Backend::Postgres).await else { return };
+        let Some(database) = TestDatabase::empty(TestBackend::Postgres).await else { return };
         let servers = start_instances(&database);
-        let apis: Vec<Api> = servers.iter().map(Api::new).collect();
+        let apis: Vec<Client> = servers.iter().map(Server::client).collect();
 
         // A token issued by each instance (registered on the previous one)…
         let mut tokens = Vec::new();
@@ -88,7 +90,7 @@ async fn postgres_instances_started_at_once_on_an_empty_database_agree_on_one_ke
         // …is accepted by every instance.
         for (issuer, email, token) in &tokens {
             for (index, api) in apis.iter().enumerate() {
-                let me = api.get("/api/users/me", token).await;
+                let me = api.get("/api/users/me", Some(token)).await;
                 assert_eq!(
                     me.status.as_u16(),
                     200,
@@ -120,11 +122,11 @@ const TASKS: usize = 100;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_one_hundred_task_creations_spread_over_three_instances_get_numbers_1_to_100() {
-    let Some(database) = TestDatabase::new(Backend::Postgres).await else { return };
+    let Some(database) = TestDatabase::new(TestBackend::Postgres).await else { return };
     let servers = start_instances(&database);
-    let apis: Vec<Api> = servers.iter().map(Api::new).collect();
+    let apis: Vec<Client> = servers.iter().map(Server::client).collect();
     let token = apis[0].newcomer("busy@example.com").await;
-    let project = apis[1].post("/api/projects", &token, &json!({"name": "Busy project"})).await.expect(201);
+    let project = apis[1].post_json("/api/projects", Some(&token), &json!({"name": "Busy project"})).await.expect(201);
     let project = project.body["id"].as_i64().expect("project id");
 
     let mut requests = JoinSet::new();
@@ -132,7 +134,10 @@ async fn postgres_one_hundred_task_creations_spread_over_three_instances_get_num
         let (api, token) = (apis[index % INSTANCES].clone(), token.clone());
         requests.spawn(async move {
             let path = format!("/api/projects/{project}/tasks");
-            (index % INSTANCES, api.post(&path, &token, &json!({"name": format!("Task number {index}")})).await)
+            (
+                index % INSTANCES,
+                api.post_json(&path, Some(&token), &json!({"name": format!("Task number {index}")})).await,
+            )
         });
     }
     let mut numbers = Vec::new();
@@ -150,7 +155,7 @@ async fn postgres_one_hundred_task_creations_spread_over_three_instances_get_num
     assert_eq!(numbers, expected, "numbers 1 to 100, each once");
 
     for (index, api) in apis.iter().enumerate() {
-        let listed = api.get(&format!("/api/projects/{project}/tasks"), &token).await.expect(200).body;
+        let listed = api.get(&format!("/api/projects/{project}/tasks"), Some(&token)).await.expect(200).body;
         let listed: Vec<i64> = listed["tasks"]
             .as_array()
             .expect("tasks")
@@ -185,9 +190,9 @@ const REGISTRATIONS: usize = 30;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_registrations_spread_over_three_instances_each_running_a_relay_get_exactly_one_starter_project() {
-    let Some(database) = TestDatabase::new(Backend::Postgres).await else { return };
+    let Some(database) = TestDatabase::new(TestBackend::Postgres).await else { return };
     let servers = start_instances(&database);
-    let apis: Vec<Api> = servers.iter().map(Api::new).collect();
+    let apis: Vec<Client> = servers.iter().map(Server::client).collect();
 
     let mut registrations = JoinSet::new();
     for index in 0..REGISTRATIONS {
@@ -286,7 +291,7 @@ async fn forward(listener: TcpListener, upstream: String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_serve_started_before_its_database_is_reachable_comes_up_once_it_is() {
-    let Some(database) = TestDatabase::new(Backend::Postgres).await else { return };
+    let Some(database) = TestDatabase::new(TestBackend::Postgres).await else { return };
     let (before, upstream, after) = split_host(database.url());
     // A port that nothing listens on for now; the proxy takes it later.
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
@@ -307,8 +312,8 @@ async fn postgres_serve_started_before_its_database_is_reachable_comes_up_once_i
 
     // Blocking waits run off the runtime's workers, which the proxy needs.
     let server = tokio::task::spawn_blocking(move || launched.listening()).await.expect("wait for the server");
-    let api = Api::new(&server);
-    api.send(api.http.get(api.url("/ready"))).await.expect(200);
+    let api = server.client();
+    api.get("/ready", None).await.expect(200);
     let token = api.newcomer("late@example.com").await;
     api.starter_project(&token).await;
     let retries = server.log.count("not reachable yet");
@@ -324,12 +329,12 @@ async fn postgres_serve_started_before_its_database_is_reachable_comes_up_once_i
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_ready_answers_503_while_the_database_is_gone_and_200_once_it_is_back() {
-    let Some(database) = TestDatabase::new(Backend::Postgres).await else { return };
-    let Some(admin_url) = taskdeck_platform::postgres::test_url() else { return };
+    let Some(database) = TestDatabase::new(TestBackend::Postgres).await else { return };
+    let Some(admin_url) = taskdeck_testkit::postgres_test_url() else { return };
     let name = database.postgres_name().expect("a PostgreSQL database").to_owned();
     let server = database.start();
-    let api = Api::new(&server);
-    let ready = || async { api.send(api.http.get(api.url("/ready"))).await };
+    let api = server.client();
+    let ready = || async { api.get("/ready", None).await };
     ready().await.expect(200);
 
     admin_execute(&admin_url, &format!("DROP DATABASE {name} WITH (FORCE)")).await;
@@ -340,7 +345,7 @@ async fn postgres_ready_answers_503_while_the_database_is_gone_and_200_once_it_i
     .await;
     assert_eq!(gone.header("content-type"), "application/problem+json", "{gone:?}");
     assert_eq!(gone.body["status"], 503, "{gone:?}");
-    api.send(api.http.get(api.url("/health"))).await.expect(200);
+    api.get("/health", None).await.expect(200);
 
     admin_execute(&admin_url, &format!("CREATE DATABASE {name}")).await;
     eventually(Duration::from_secs(30), "/ready to answer 200 again", || async {

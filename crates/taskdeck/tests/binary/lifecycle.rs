@@ -5,7 +5,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::support::{Api, PASSWORD, Server, database_url, run_to_exit, serve, taskdeck};
+use crate::support::{PASSWORD, Server, database_url, run_to_exit, serve, taskdeck};
 use serde_json::json;
 use tokio::task::JoinSet;
 
@@ -40,7 +40,7 @@ async fn requests_in_flight_when_sigterm_arrives_still_get_their_answers() {
     // tower_http logs `started processing request` at debug: proof a request is in.
     command.env("RUST_LOG", "info,tower_http=debug");
     let server = Server::spawn(command);
-    let api = Api::new(&server);
+    let api = server.client();
     api.register("inflight@example.com", PASSWORD).await.expect(201);
 
     // Each login runs a deliberately slow password hash, a few at a time.
@@ -135,7 +135,7 @@ fn free_port() -> u16 {
 }
 
 async fn expires_in(server: &Server, email: &str) -> u64 {
-    let api = Api::new(server);
+    let api = server.client();
     api.register(email, PASSWORD).await.expect(201);
     api.login_form(email, PASSWORD).await.expect(200).body["expires_in"].as_u64().expect("expires_in")
 }
@@ -178,9 +178,9 @@ async fn flags_win_over_environment_variables() {
     assert_ne!(server.address, taken_address, "--bind won over TASKDECK_BIND");
     assert_eq!(expires_in(&server, "flags@example.com").await, 300, "--access-token-ttl won");
     assert!(dir.path().join("taskdeck.db").exists(), "--database-url won over TASKDECK_DATABASE_URL");
-    let api = Api::new(&server);
+    let api = server.client();
     let token = api.token("flags@example.com", PASSWORD).await;
-    api.post("/api/projects", &token, &json!({"name": "Flags win"})).await.expect(201);
+    api.post_json("/api/projects", Some(&token), &json!({"name": "Flags win"})).await.expect(201);
     drop(taken);
 }
 

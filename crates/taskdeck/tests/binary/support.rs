@@ -11,9 +11,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
-use serde_json::{Value, json};
-use taskdeck_platform::postgres::PostgresDatabase;
+use serde_json::Value;
+use taskdeck_testkit::Client;
+
+pub use taskdeck_testkit::{TestBackend, on_both_backends};
 
 /// How long the binary may take to log `listening on`.
 pub const START_DEADLINE: Duration = Duration::from_secs(30);
@@ -196,6 +197,11 @@ impl Server {
         Launched { child: Some(child), log }
     }
 
+    /// A client for this server.
+    pub fn client(&self) -> Client {
+        Client::at(&self.base)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running child").id()
     }
@@ -372,104 +378,23 @@ where
     }
 }
 
-/// A small HTTP client for one server.
-#[derive(Debug, Clone)]
-pub struct Api {
-    pub base: String,
-    pub http: reqwest::Client,
-}
-
-/// A response read whole: status, headers and JSON body (`Null` when not JSON).
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).unwrap_or_else(|| panic!("no {name} header in {self:?}")).to_str().expect("ascii header")
-    }
-
-    /// Asserts the status, showing the whole reply when it differs.
-    pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected reply: {self:#?}");
-        self
-    }
-}
-
-impl Api {
-    pub fn new(server: &Server) -> Self {
-        Self::at(&server.base)
-    }
-
-    pub fn at(base: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .no_proxy()
-            .build()
-            .expect("build the HTTP client");
-        Self { base: base.to_owned(), http }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub async fn read(response: reqwest::Response) -> Reply {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("read the response body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, body }
-    }
-
-    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        Self::read(request.send().await.expect("send the request")).await
-    }
-
-    pub async fn get(&self, path: &str, token: &str) -> Reply {
-        self.send(self.http.get(self.url(path)).bearer_auth(token)).await
-    }
-
-    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
-        self.send(self.http.post(self.url(path)).bearer_auth(token).json(body)).await
-    }
-
-    pub async fn put(&self, path: &str, token: &str) -> Reply {
-        self.send(self.http.put(self.url(path)).bearer_auth(token)).await
-    }
-
-    pub async fn register(&self, email: &str, password: &str) -> Reply {
-        self.send(self.http.post(self.url("/api/users")).json(&json!({"email": email, "password": password}))).await
-    }
-
-    /// Logs in with the OAuth2 password form.
-    pub async fn login_form(&self, email: &str, password: &str) -> Reply {
-        self.send(self.http.post(self.url("/api/users/login")).form(&[("username", email), ("password", password)]))
-            .await
-    }
-
-    /// Logs in (form) and returns the access token; fails unless the answer is 200.
-    pub async fn token(&self, email: &str, password: &str) -> String {
-        let reply = self.login_form(email, password).await.expect(200);
-        reply.body["access_token"].as_str().expect("access_token").to_owned()
-    }
-
+/// What the real-binary tests ask of a server beyond single requests.
+pub trait ServerClient {
     /// Registers and logs in; returns the token.
-    pub async fn newcomer(&self, email: &str) -> String {
+    async fn newcomer(&self, email: &str) -> String;
+
+    /// Waits for the starter project to be listed in `GET /api/users/me` and returns
+    /// its id.
+    async fn starter_project(&self, token: &str) -> i64;
+}
+
+impl ServerClient for Client {
+    async fn newcomer(&self, email: &str) -> String {
         self.register(email, PASSWORD).await.expect(201);
         self.token(email, PASSWORD).await
     }
 
-    /// `GET /api/users/me`, expecting 200.
-    pub async fn me(&self, token: &str) -> Value {
-        self.get("/api/users/me", token).await.expect(200).body
-    }
-
-    /// Waits for the starter project to be listed in `me` and returns its id.
-    pub async fn starter_project(&self, token: &str) -> i64 {
+    async fn starter_project(&self, token: &str) -> i64 {
         eventually(STARTER_DEADLINE, "the starter project in GET /api/users/me", || async {
             let me = self.me(token).await;
             project_named(&me, STARTER_PROJECT)
@@ -506,129 +431,42 @@ pub fn inspect(dir: &Path) -> rusqlite::Connection {
     connection
 }
 
-/// The storage backend a test runs the binary on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    /// SQL that renders the UUID `column` as 32 upper-case hex digits, the same text
-    /// on both backends (SQLite stores UUIDs as 16-byte blobs, PostgreSQL as `uuid`).
-    pub fn hex_id(self, column: &str) -> String {
-        match self {
-            Self::Sqlite => format!("hex({column})"),
-            Self::Postgres => format!("upper(replace({column}::text, '-', ''))"),
-        }
-    }
-}
-
-/// Generates `mod SCENARIO { fn sqlite(); fn postgres(); }`: two tests that run the
-/// `async fn SCENARIO(backend: Backend)` of the calling file on each backend. The
-/// PostgreSQL one prints SKIPPED and passes when PostgreSQL is not configured.
-macro_rules! on_both_backends {
-    ($($scenario:ident),+ $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn sqlite() {
-                super::$scenario($crate::support::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                super::$scenario($crate::support::Backend::Postgres).await;
-            }
-        }
-    )+};
-}
-pub(crate) use on_both_backends;
-
-/// The database of one test, on either backend, with a working directory for the
-/// binary. On PostgreSQL it is a database of its own on the configured server, dropped
-/// (with every connection to it) when this value is dropped: keep it alive as long as
-/// the test's servers run.
+/// The database of one test (testkit's, on either backend) and the commands that run
+/// the binary on it. Keep it alive as long as the test's servers run: on PostgreSQL it
+/// is dropped with every connection to it.
 #[derive(Debug)]
 pub struct TestDatabase {
-    pub backend: Backend,
-    dir: tempfile::TempDir,
-    url: String,
-    postgres: Option<PostgresTestDatabase>,
+    inner: taskdeck_testkit::TestDatabase,
 }
 
-#[derive(Debug)]
-enum PostgresTestDatabase {
-    /// Created and migrated by `PostgresDatabase::temporary`, which drops it.
-    Migrated(PostgresDatabase),
-    /// Created without a schema; dropped by the guard.
-    Empty { pool: sqlx::PgPool, _guard: EmptyPostgresDatabase },
+impl std::ops::Deref for TestDatabase {
+    type Target = taskdeck_testkit::TestDatabase;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
 }
 
 impl TestDatabase {
-    /// A database ready for `serve`: on SQLite a file the binary creates in a fresh
-    /// directory, on PostgreSQL a fresh migrated database. `None` (after `test_url`
-    /// printed SKIPPED) when PostgreSQL is wanted but not configured.
-    pub async fn new(backend: Backend) -> Option<Self> {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        match backend {
-            Backend::Sqlite => Some(Self { backend, url: database_url(dir.path()), dir, postgres: None }),
-            Backend::Postgres => {
-                let admin_url = taskdeck_platform::postgres::test_url()?;
-                let database = PostgresDatabase::temporary(&admin_url)
-                    .await
-                    .unwrap_or_else(|error| panic!("cannot create a temporary database on {admin_url}: {error:#}"));
-                let url = database.temporary_url().expect("a temporary database has a URL");
-                Some(Self { backend, dir, url, postgres: Some(PostgresTestDatabase::Migrated(database)) })
-            }
-        }
+    /// A database ready for `serve`, migrated by the binary's own `taskdeck migrate`.
+    /// `None` (after SKIPPED was printed) when PostgreSQL is wanted but not configured.
+    pub async fn new(backend: TestBackend) -> Option<Self> {
+        let database = Self::empty(backend).await?;
+        let migrated = run_to_exit(database.command(&["migrate"]));
+        assert!(migrated.status.success(), "taskdeck migrate failed: {migrated:#?}");
+        Some(database)
     }
 
     /// A database with no schema at all: on SQLite no file yet, on PostgreSQL an empty
-    /// database, for tests of `migrate` and of instances migrating together.
-    pub async fn empty(backend: Backend) -> Option<Self> {
-        match backend {
-            Backend::Sqlite => Self::new(backend).await,
-            Backend::Postgres => {
-                let admin_url = taskdeck_platform::postgres::test_url()?;
-                let guard = EmptyPostgresDatabase::create(&admin_url).await;
-                let url = guard.url();
-                let pool = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(2)
-                    .connect_lazy(&url)
-                    .unwrap_or_else(|error| panic!("cannot configure a pool for {url}: {error}"));
-                let dir = tempfile::tempdir().expect("temporary directory");
-                Some(Self { backend, dir, url, postgres: Some(PostgresTestDatabase::Empty { pool, _guard: guard }) })
-            }
-        }
-    }
-
-    /// What `--database-url` takes.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// The binary's working directory.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// On PostgreSQL, the database's name.
-    pub fn postgres_name(&self) -> Option<&str> {
-        self.postgres.as_ref().map(|_| self.url.rsplit('/').next().expect("a database name"))
-    }
-
-    /// The migrated PostgreSQL database, to drive adapters directly.
-    pub fn postgres(&self) -> Option<&PostgresDatabase> {
-        match &self.postgres {
-            Some(PostgresTestDatabase::Migrated(database)) => Some(database),
-            Some(PostgresTestDatabase::Empty { .. }) | None => None,
-        }
+    /// database, for tests of `migrate`, of upgrades and of instances migrating together.
+    pub async fn empty(backend: TestBackend) -> Option<Self> {
+        Some(Self { inner: taskdeck_testkit::TestDatabase::new(backend).await? })
     }
 
     /// `taskdeck ARGS --database-url URL` in the working directory.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = taskdeck(self.dir());
-        command.args(args).args(["--database-url", &self.url]);
+        command.args(args).args(["--database-url", self.url()]);
         command
     }
 
@@ -644,44 +482,10 @@ impl TestDatabase {
 
     /// A connection to look at (or tamper with) what the servers stored.
     pub async fn inspect(&self) -> Inspector {
-        match &self.postgres {
+        match self.postgres() {
             None => Inspector::Sqlite(Arc::new(Mutex::new(inspect(self.dir())))),
-            Some(PostgresTestDatabase::Migrated(database)) => Inspector::Postgres(database.pool().clone()),
-            Some(PostgresTestDatabase::Empty { pool, .. }) => Inspector::Postgres(pool.clone()),
+            Some(database) => Inspector::Postgres(database.pool().clone()),
         }
-    }
-}
-
-/// An empty PostgreSQL database, dropped with its connections when the guard goes.
-#[derive(Debug)]
-pub struct EmptyPostgresDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl EmptyPostgresDatabase {
-    async fn create(admin_url: &str) -> Self {
-        let name = format!("taskdeck_test_{}", uuid::Uuid::new_v4().simple());
-        admin_execute(admin_url, &format!("CREATE DATABASE {name}")).await;
-        Self { admin_url: admin_url.to_owned(), name }
-    }
-
-    fn url(&self) -> String {
-        let (base, _) = self.admin_url.rsplit_once('/').expect("a database URL ends with /DB");
-        format!("{base}/{}", self.name)
-    }
-}
-
-impl Drop for EmptyPostgresDatabase {
-    fn drop(&mut self) {
-        let (admin_url, statement) =
-            (self.admin_url.clone(), format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-        // Drop cannot await and runs inside the test's runtime: use a thread of its own.
-        let dropper = thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(admin_execute(&admin_url, &statement));
-        });
-        let _ = dropper.join();
     }
 }
 

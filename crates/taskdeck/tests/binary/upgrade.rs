@@ -3,7 +3,7 @@
 //! migrated in place by `serve`, on SQLite and on PostgreSQL, with no data lost and the
 //! event it left waiting in the outbox delivered once.
 
-use crate::support::{Api, Backend, STARTER_PROJECT, TestDatabase, on_both_backends, project_names};
+use crate::support::{STARTER_PROJECT, ServerClient, TestBackend, TestDatabase, on_both_backends, project_names};
 use serde_json::json;
 
 on_both_backends!(a_database_made_by_the_previous_release_is_migrated_in_place_and_nothing_is_lost);
@@ -18,11 +18,11 @@ const V1_POSTGRES_SECRET: &str = "131cffc6ed0c53d7f327c57a2aea621e6d3d28da51272b
 /// Restores the v1 dump into the test's empty database.
 async fn restore_v1(database: &TestDatabase) {
     match database.backend {
-        Backend::Sqlite => {
+        TestBackend::Sqlite => {
             let connection = rusqlite::Connection::open(database.dir().join("taskdeck.db")).expect("create the file");
             connection.execute_batch(V1_SQLITE).expect("restore the v1 SQLite dump");
         }
-        Backend::Postgres => {
+        TestBackend::Postgres => {
             use sqlx::Connection;
             // A connection of its own: the dump empties the session's search_path.
             let mut connection = sqlx::PgConnection::connect(database.url()).await.expect("connect");
@@ -35,12 +35,12 @@ async fn restore_v1(database: &TestDatabase) {
     }
 }
 
-async fn a_database_made_by_the_previous_release_is_migrated_in_place_and_nothing_is_lost(backend: Backend) {
+async fn a_database_made_by_the_previous_release_is_migrated_in_place_and_nothing_is_lost(backend: TestBackend) {
     let Some(database) = TestDatabase::empty(backend).await else { return };
     restore_v1(&database).await;
 
     let server = database.start();
-    let api = Api::new(&server);
+    let api = server.client();
 
     // The demo account and its projects, as `taskdeck seed` left them.
     let demo = api.token("test@email.com", "password").await;
@@ -59,7 +59,7 @@ async fn a_database_made_by_the_previous_release_is_migrated_in_place_and_nothin
     let me = api.me(&carol).await;
     assert_eq!(me["email"], "carol.new@example.com");
     assert_eq!(project_names(&me), [STARTER_PROJECT, "Garden"]);
-    let tasks = api.get("/api/projects/6/tasks", &carol).await.expect(200).body;
+    let tasks = api.get("/api/projects/6/tasks", Some(&carol)).await.expect(200).body;
     let names: Vec<&str> =
         tasks["tasks"].as_array().expect("tasks").iter().map(|t| t["name"].as_str().expect("name")).collect();
     assert_eq!(
@@ -67,23 +67,24 @@ async fn a_database_made_by_the_previous_release_is_migrated_in_place_and_nothin
         ["Sign up!", "Watch the tutorial", "Start using our awesome app", "Plant tulips", "Mow the lawn"]
     );
     assert!(tasks["tasks"][0]["completedAt"].is_string(), "{tasks}");
-    let garden = api.get("/api/projects/7", &carol).await.expect(200).body;
+    let garden = api.get("/api/projects/7", Some(&carol)).await.expect(200).body;
     assert_eq!(garden["maximumNumberOfIncompleteTasks"], 2);
 
     // Numbering and ids carry on where v1 stopped (Dave's starter project took 8).
-    let task = api.post("/api/projects/6/tasks", &carol, &json!({"name": "Water the roses"})).await.expect(201);
+    let task =
+        api.post_json("/api/projects/6/tasks", Some(&carol), &json!({"name": "Water the roses"})).await.expect(201);
     assert_eq!(task.body["number"], 6);
-    let project = api.post("/api/projects", &carol, &json!({"name": "Kitchen"})).await.expect(201);
+    let project = api.post_json("/api/projects", Some(&carol), &json!({"name": "Kitchen"})).await.expect(201);
     assert_eq!(project.body["id"], 9);
     // Someone else's project still answers 404.
-    api.get("/api/projects/2", &carol).await.expect(404);
+    api.get("/api/projects/2", Some(&carol)).await.expect(404);
 
     let inspector = database.inspect().await;
     assert_eq!(inspector.scalar("SELECT COUNT(*) FROM outbox").await, 0, "nothing left waiting");
     assert_eq!(inspector.scalar("SELECT COUNT(*) FROM users").await, 3);
     let secret = match backend {
-        Backend::Sqlite => V1_SQLITE_SECRET,
-        Backend::Postgres => V1_POSTGRES_SECRET,
+        TestBackend::Sqlite => V1_SQLITE_SECRET,
+        TestBackend::Postgres => V1_POSTGRES_SECRET,
     };
     let kept = format!("SELECT COUNT(*) FROM settings WHERE key = 'jwt_secret' AND value = '{secret}'");
     assert_eq!(inspector.scalar(&kept).await, 1, "the signing key v1 generated is kept");

@@ -459,12 +459,11 @@ async fn a_token_that_is_not_a_jwt_is_refused_with_401_on_every_route() {
     }
 }
 
-/// An authority with the application's own signing key (generated and stored in the
-/// database, since the default settings name none).
+/// The application's own authority (its key generated and stored in the database,
+/// since the default settings name none), to sign tokens the application itself would
+/// not issue: for someone who has no account, or issued two hours ago.
 async fn the_applications_authority(app: &TestApp) -> JwtAuthority {
-    let secret = taskdeck_platform::settings::stored_jwt_secret(&app.app.database).await.expect("secret");
-    let installation = taskdeck_platform::settings::installation_id(&app.app.database).await.expect("installation");
-    JwtAuthority::new(secret.as_bytes(), Duration::from_secs(3600), &installation)
+    app.app.authority().clone()
 }
 
 #[tokio::test]
@@ -499,7 +498,7 @@ async fn a_token_signed_with_another_key_is_refused_with_401() {
     let app = TestApp::new().await;
     let alice = app.user("alice@example.com").await;
     let user: UserId = alice.id.parse().expect("uuid");
-    let installation = taskdeck_platform::settings::installation_id(&app.app.database).await.expect("installation");
+    let installation = app.app.authority().audience().to_owned();
     let impostor = JwtAuthority::new(b"a different secret, 32 bytes long", Duration::from_secs(3600), &installation);
 
     let token = impostor.issue(user, OffsetDateTime::now_utc()).expect("token");
@@ -544,7 +543,7 @@ async fn an_unsigned_alg_none_token_is_refused_with_401() {
     let alice = app.user("alice@example.com").await;
     let header = base64url(br#"{"alg":"none","typ":"JWT"}"#);
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let installation = taskdeck_platform::settings::installation_id(&app.app.database).await.expect("installation");
+    let installation = app.app.authority().audience().to_owned();
     let claims = json!({"sub": alice.id, "iss": "taskdeck", "aud": installation, "iat": now, "exp": now + 3600});
     let payload = base64url(claims.to_string().as_bytes());
 

@@ -3,45 +3,41 @@
 //!
 //! The backend is SQLite, or PostgreSQL when `TASKDECK_TEST_BACKEND=postgres` (which
 //! needs `TASKDECK_TEST_POSTGRES_URL`; each test gets a database of its own, dropped
-//! afterwards). CI runs these tests once per backend.
+//! afterwards). CI runs these tests once per backend. Requests go through
+//! `taskdeck_testkit::Client`, the same client the real-binary tests use.
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::http::{StatusCode, header};
 use serde_json::{Value, json};
-use taskdeck::composition::{Application, Database, Settings, application};
+use taskdeck::backends::{Installation, open};
+use taskdeck::composition::{Application, Settings};
+use taskdeck::config::DatabaseConfig;
 use taskdeck_platform::outbox::RelayRun;
-use taskdeck_platform::postgres::PostgresDatabase;
-use taskdeck_platform::sqlite::SqliteDatabase;
-use tower::ServiceExt;
+use taskdeck_testkit::{Client, TestDatabase};
+
+pub use taskdeck_testkit::Reply;
 
 pub const JSON: &str = "application/json";
 pub const FORM: &str = "application/x-www-form-urlencoded";
 pub const PROBLEM: &str = "application/problem+json";
 pub const PASSWORD: &str = "correct horse battery";
 
-/// The application under test, on its own database.
+/// The application under test, on its own database, opened and composed the way the
+/// binary does it. It dereferences to its [`Client`].
 pub struct TestApp {
     pub app: Application,
+    pub database: Arc<dyn Installation>,
+    client: Client,
+    _database: TestDatabase,
 }
 
-/// An answer: status, headers, and the body as text and (when it is JSON) as a value.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub text: String,
-    /// The parsed JSON body; `Value::Null` when the body is empty or not JSON.
-    pub body: Value,
-}
+impl Deref for TestApp {
+    type Target = Client;
 
-impl Reply {
-    pub fn header(&self, name: header::HeaderName) -> &str {
-        self.headers.get(&name).unwrap_or_else(|| panic!("no {name} header in {self:?}")).to_str().expect("ascii")
-    }
-
-    pub fn content_type(&self) -> &str {
-        self.headers.get(header::CONTENT_TYPE).map_or("", |value| value.to_str().expect("ascii"))
+    fn deref(&self) -> &Client {
+        &self.client
     }
 }
 
@@ -58,86 +54,17 @@ impl TestApp {
     }
 
     pub async fn with_settings(settings: &Settings) -> Self {
-        let database = match std::env::var("TASKDECK_TEST_BACKEND").as_deref() {
-            Ok("postgres") => {
-                let url = std::env::var("TASKDECK_TEST_POSTGRES_URL")
-                    .expect("TASKDECK_TEST_BACKEND=postgres needs TASKDECK_TEST_POSTGRES_URL");
-                Database::Postgres(PostgresDatabase::temporary(&url).await.expect("temporary PostgreSQL database"))
-            }
-            Ok("sqlite") | Err(_) => Database::Sqlite(SqliteDatabase::temporary().await.expect("temporary database")),
-            Ok(other) => panic!("unknown TASKDECK_TEST_BACKEND {other:?}: expected sqlite or postgres"),
-        };
-        let app = application(database, settings).await.expect("application");
-        Self { app }
-    }
-
-    /// Sends one request. `body` is `(content type, bytes)`.
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<(&str, Vec<u8>)>,
-    ) -> Reply {
-        let mut builder = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some((content_type, bytes)) => {
-                builder.header(header::CONTENT_TYPE, content_type).body(Body::from(bytes)).expect("request")
-            }
-            None => builder.body(Body::empty()).expect("request"),
-        };
-        self.send(request).await
-    }
-
-    /// Sends a request built by the test, for headers the helpers do not cover.
-    pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.app.router.clone().oneshot(request).await.expect("the router is infallible");
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.expect("response body").to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Reply {
-            status: parts.status,
-            headers: parts.headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            text,
-        }
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        self.request(Method::GET, path, token, None).await
-    }
-
-    pub async fn delete(&self, path: &str, token: &str) -> Reply {
-        self.request(Method::DELETE, path, Some(token), None).await
-    }
-
-    /// A `PUT` without a body (archive, complete, ...).
-    pub async fn put(&self, path: &str, token: &str) -> Reply {
-        self.request(Method::PUT, path, Some(token), None).await
-    }
-
-    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
-        self.request(Method::POST, path, token, Some((JSON, body.to_string().into_bytes()))).await
-    }
-
-    pub async fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
-        self.request(Method::PUT, path, token, Some((JSON, body.to_string().into_bytes()))).await
+        let test_database = TestDatabase::selected().await.expect("TASKDECK_TEST_BACKEND=postgres needs a server");
+        let config = DatabaseConfig::from_url(test_database.url()).expect("a test database URL");
+        let database = open(&config).await.expect("the test database opens and migrates");
+        let app = database.compose(settings).await.expect("application");
+        let client = Client::in_process(app.router.clone());
+        Self { app, database, client, _database: test_database }
     }
 
     /// Runs the outbox relay until nothing is left to deliver.
     pub async fn deliver_events(&self) {
-        while !matches!(self.app.relay.run_once().await.expect("relay"), RelayRun::Idle) {}
-    }
-
-    pub async fn register(&self, email: &str, password: &str) -> Reply {
-        self.post_json("/api/users", None, &json!({"email": email, "password": password})).await
-    }
-
-    pub async fn login(&self, email: &str, password: &str) -> Reply {
-        self.post_json("/api/users/login", None, &json!({"email": email, "password": password})).await
+        while !matches!(self.app.deliver_events().await.expect("relay"), RelayRun::Idle) {}
     }
 
     /// Registers and logs in a user, and delivers the events (so the starter project

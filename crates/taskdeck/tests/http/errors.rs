@@ -32,7 +32,7 @@ async fn the_readiness_probe_answers_ok_while_the_database_answers() {
 #[tokio::test]
 async fn the_readiness_probe_answers_503_when_the_database_does_not_answer() {
     let app = TestApp::new().await;
-    app.app.database.close().await;
+    app.database.close().await;
 
     let reply = app.get("/ready", None).await;
 

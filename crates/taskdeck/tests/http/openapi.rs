@@ -85,6 +85,15 @@ fn property_names(document: &Value, schema: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn the_served_document_is_the_one_taskdeck_openapi_prints_without_a_database() {
+    // Both come from the routes' registrations: mounted on a database for serving,
+    // unmounted for the command.
+    let printed = serde_json::to_value(taskdeck::composition::openapi::<taskdeck::backends::Documented>())
+        .expect("the document serialises");
+    assert_eq!(document().await, printed);
+}
+
+#[tokio::test]
 async fn the_document_is_openapi_3() {
     let document = document().await;
 

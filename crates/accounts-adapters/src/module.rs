@@ -1,0 +1,73 @@
+//! The accounts context as the binary composes it: [`Accounts`] carries the context's
+//! migrations, routes and handlers for any backend it has adapters for.
+
+use std::sync::Arc;
+
+use taskdeck_accounts::application::{AccountQueries, AccountsStore};
+use taskdeck_platform::outbox::OutboxWriter;
+use taskdeck_platform::{Backend, ContextModule, Migration, MountError, Mounted, Platform};
+
+use crate::http::{self, AccountsState, OwnedProjects};
+use crate::{Argon2Hasher, JwtTokens};
+
+/// A backend the accounts context can store its users in.
+pub trait AccountsBackend: Backend {
+    type Store: AccountsStore + AccountQueries + Clone;
+
+    /// The migrations of the accounts tables on this backend.
+    const MIGRATIONS: &'static [Migration];
+
+    /// The repository and read model, writing events through `outbox`.
+    fn accounts_store(&self, outbox: &OutboxWriter) -> Self::Store;
+}
+
+/// Supplies the account page's project list from outside this context (accounts never
+/// depends on projects): the composition root passes a function that builds it.
+pub type OwnedProjectsFactory<B> = fn(&B, &Platform) -> Arc<dyn OwnedProjects>;
+
+/// The accounts context: registration, login, the signed-in user's account.
+pub struct Accounts<B> {
+    owned_projects: OwnedProjectsFactory<B>,
+    hashing_threads: usize,
+}
+
+impl<B> std::fmt::Debug for Accounts<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts").field("hashing_threads", &self.hashing_threads).finish_non_exhaustive()
+    }
+}
+
+impl<B> Accounts<B> {
+    /// The context, listing each user's projects with what `owned_projects` builds and
+    /// hashing passwords on one thread per core.
+    #[must_use]
+    pub fn new(owned_projects: OwnedProjectsFactory<B>) -> Self {
+        Self { owned_projects, hashing_threads: Argon2Hasher::default_threads() }
+    }
+}
+
+impl<B: AccountsBackend> ContextModule<B> for Accounts<B> {
+    fn name(&self) -> &'static str {
+        "accounts"
+    }
+
+    fn migrations(&self) -> &'static [Migration] {
+        B::MIGRATIONS
+    }
+
+    fn openapi(&self) -> utoipa::openapi::OpenApi {
+        http::routes::<B::Store>().split_for_parts().1
+    }
+
+    fn mount(&self, backend: &B, platform: &Platform) -> Result<Mounted, MountError> {
+        let state = AccountsState {
+            store: backend.accounts_store(&platform.outbox),
+            hasher: Argon2Hasher::new(self.hashing_threads)?,
+            tokens: JwtTokens::new(Arc::clone(&platform.authority), Arc::clone(&platform.clock)),
+            authority: Arc::clone(&platform.authority),
+            clock: Arc::clone(&platform.clock),
+            owned_projects: (self.owned_projects)(backend, platform),
+        };
+        Ok(Mounted { routes: http::routes().with_state(state), handlers: Vec::new() })
+    }
+}

@@ -1,0 +1,23 @@
+//! HTTP plumbing shared by every route: problem+json errors, JSON bodies that fail
+//! with precise 4xx answers, the bearer-token extractor, the middleware that turns
+//! the framework's own error responses into problem documents, and [`endpoint!`], which
+//! registers a handler and its OpenAPI operation in one line.
+
+pub mod auth;
+pub mod body;
+mod endpoint;
+pub mod json;
+pub mod problem;
+
+/// What [`endpoint!`] expands to needs, reachable from any crate that uses it.
+#[doc(hidden)]
+pub mod __private {
+    pub use axum;
+    pub use utoipa;
+    pub use utoipa_axum;
+}
+
+pub use auth::CurrentUser;
+pub use body::{BODY_LIMIT_BYTES, problem_for_framework_errors, reject_oversized_bodies};
+pub use json::ApiJson;
+pub use problem::{ApiError, FieldError, Problem};

@@ -1,0 +1,40 @@
+//! PostgreSQL as a [`Backend`].
+
+use taskdeck_platform::outbox::RelaySignal;
+use taskdeck_platform::{Backend, Migration};
+use tokio::sync::watch;
+
+use crate::outbox::forward_notifications;
+use crate::{DEFAULT_LEASE, PLATFORM_MIGRATIONS, PostgresDatabase, PostgresOutbox, PostgresSetupError};
+
+impl Backend for PostgresDatabase {
+    type Outbox = PostgresOutbox;
+    type MigrateError = PostgresSetupError;
+
+    const PLATFORM_MIGRATIONS: &'static [Migration] = PLATFORM_MIGRATIONS;
+
+    async fn migrate(&self, contexts: &[&[Migration]]) -> Result<(), PostgresSetupError> {
+        PostgresDatabase::migrate(self, contexts).await
+    }
+
+    fn outbox(&self) -> PostgresOutbox {
+        PostgresOutbox::new(self.clone(), DEFAULT_LEASE)
+    }
+
+    async fn is_reachable(&self) -> bool {
+        PostgresDatabase::is_reachable(self).await
+    }
+
+    async fn close(&self) {
+        PostgresDatabase::close(self).await;
+    }
+
+    /// Every instance's commits that wrote events send a NOTIFY; this listens for them.
+    fn forward_commits(
+        &self,
+        signal: RelaySignal,
+        shutdown: watch::Receiver<bool>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        forward_notifications(self.clone(), signal, shutdown)
+    }
+}

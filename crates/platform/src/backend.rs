@@ -1,0 +1,64 @@
+//! What a storage backend offers the rest of taskdeck. The composition root is generic
+//! over it and picks the implementation once, from the configuration; contexts add
+//! their own per-backend traits on top (their repositories and read models).
+
+use std::future::Future;
+
+use tokio::sync::watch;
+
+use crate::BoxFuture;
+use crate::migrations::Migration;
+use crate::outbox::{OutboxStore, RelaySignal};
+use crate::settings::SettingsStore;
+
+/// An open database of one backend: cheap to clone, shared by every context.
+pub trait Backend: SettingsStore + Clone + Send + Sync + 'static {
+    /// The relay's side of this backend's outbox.
+    type Outbox: OutboxStore + Clone;
+    /// Why migrating failed.
+    type MigrateError: std::error::Error + Send + Sync + 'static;
+
+    /// The tables of the platform itself, which every context uses: outbox, inbox,
+    /// settings.
+    const PLATFORM_MIGRATIONS: &'static [Migration];
+
+    /// Applies, in version order and under a lock where several instances may race,
+    /// the migrations of [`Backend::PLATFORM_MIGRATIONS`] and of `contexts` that this
+    /// database lacks.
+    ///
+    /// # Errors
+    /// When two migrations share a version, a migration fails, or the database holds a
+    /// migration none of these lists knows (it was migrated by a newer release).
+    fn migrate(&self, contexts: &[&'static [Migration]])
+    -> impl Future<Output = Result<(), Self::MigrateError>> + Send;
+
+    /// The outbox as the relay and operators see it.
+    fn outbox(&self) -> Self::Outbox;
+
+    /// Whether the database answers a trivial query.
+    fn is_reachable(&self) -> impl Future<Output = bool> + Send;
+
+    /// Closes every connection; later reads and writes fail.
+    fn close(&self) -> impl Future<Output = ()> + Send;
+
+    /// Wakes `signal` whenever another process sharing this database commits events,
+    /// until `shutdown` turns true. Completes at once on a backend whose commits other
+    /// processes cannot announce (the relay's poll covers those).
+    fn forward_commits(
+        &self,
+        signal: RelaySignal,
+        shutdown: watch::Receiver<bool>,
+    ) -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// Whether the database answers, behind a trait object: what `/ready` needs, without
+/// the HTTP layer knowing the backend.
+pub trait DatabaseProbe: Send + Sync {
+    fn is_reachable(&self) -> BoxFuture<'_, bool>;
+}
+
+impl<B: Backend> DatabaseProbe for B {
+    fn is_reachable(&self) -> BoxFuture<'_, bool> {
+        Box::pin(Backend::is_reachable(self))
+    }
+}

@@ -1,0 +1,65 @@
+//! A bounded context as the composition root sees it: one value per context that
+//! carries its migrations, its routes with their OpenAPI description, and its event
+//! handlers with the events they subscribe to. The binary composes a list of them.
+
+use std::sync::Arc;
+
+use taskdeck_kernel::Clock;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::JwtAuthority;
+use crate::backend::Backend;
+use crate::migrations::Migration;
+use crate::outbox::{EventHandler, OutboxWriter};
+
+/// What every context is mounted with: the parts the contexts share at run time.
+#[derive(Clone)]
+pub struct Platform {
+    /// Issues and verifies access tokens.
+    pub authority: Arc<JwtAuthority>,
+    pub clock: Arc<dyn Clock>,
+    /// Where units of work write the events their aggregates record.
+    pub outbox: OutboxWriter,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform").field("authority", &self.authority).field("outbox", &self.outbox).finish()
+    }
+}
+
+/// A context ready to serve: its routes (state applied, OpenAPI attached) and the
+/// handlers that react to other contexts' events.
+pub struct Mounted {
+    pub routes: OpenApiRouter,
+    pub handlers: Vec<Arc<dyn EventHandler>>,
+}
+
+impl std::fmt::Debug for Mounted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let handlers: Vec<&str> = self.handlers.iter().map(|handler| handler.name()).collect();
+        f.debug_struct("Mounted").field("handlers", &handlers).finish_non_exhaustive()
+    }
+}
+
+/// Why a context could not be mounted.
+pub type MountError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A bounded context on backend `B`.
+pub trait ContextModule<B: Backend>: Send + Sync {
+    /// A short name, for logs and errors.
+    fn name(&self) -> &'static str;
+
+    /// The migrations that create and evolve this context's tables on `B`.
+    fn migrations(&self) -> &'static [Migration];
+
+    /// The OpenAPI description of the context's routes, without mounting anything
+    /// (for `taskdeck openapi`).
+    fn openapi(&self) -> utoipa::openapi::OpenApi;
+
+    /// The context's routes and handlers on `backend`, which is migrated.
+    ///
+    /// # Errors
+    /// When a resource the context needs (a thread pool, say) cannot be set up.
+    fn mount(&self, backend: &B, platform: &Platform) -> Result<Mounted, MountError>;
+}

@@ -1,0 +1,78 @@
+//! The backends this build has (cargo features `sqlite` and `postgres`), and the one
+//! place that turns configuration into one: after [`open`], everything runs behind
+//! [`Installation`], generic code chosen here once.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use taskdeck_kernel::StoreError;
+use taskdeck_platform::outbox::{OutboxStats, OutboxStore};
+use taskdeck_platform::{Backend, BoxFuture, DatabaseProbe};
+
+use crate::composition::{self, Application, Settings, Supported};
+use crate::config::DatabaseConfig;
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("taskdeck needs at least one backend: enable the feature `sqlite` or `postgres`");
+
+/// The backend whose types describe the API in `taskdeck openapi` (the document is the
+/// same on every backend).
+#[cfg(feature = "sqlite")]
+pub type Documented = taskdeck_platform_sqlite::SqliteDatabase;
+#[cfg(all(not(feature = "sqlite"), feature = "postgres"))]
+pub type Documented = taskdeck_platform_postgres::PostgresDatabase;
+
+/// An open, migrated database, whatever its backend: what the subcommands work with.
+pub trait Installation: DatabaseProbe {
+    /// The application on this database; see [`composition::compose`].
+    fn compose<'a>(&'a self, settings: &'a Settings) -> BoxFuture<'a, anyhow::Result<Application>>;
+
+    /// How many events are pending and dead in the outbox.
+    fn outbox_stats(&self) -> BoxFuture<'_, Result<OutboxStats, StoreError>>;
+
+    /// Gives every dead event a fresh start; returns how many.
+    fn requeue_dead(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// Closes every connection.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+impl<B: Supported> Installation for B {
+    fn compose<'a>(&'a self, settings: &'a Settings) -> BoxFuture<'a, anyhow::Result<Application>> {
+        Box::pin(composition::compose(self, settings))
+    }
+
+    fn outbox_stats(&self) -> BoxFuture<'_, Result<OutboxStats, StoreError>> {
+        Box::pin(async move { self.outbox().stats().await })
+    }
+
+    fn requeue_dead(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move { self.outbox().requeue_dead().await })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(Backend::close(self))
+    }
+}
+
+/// Opens the configured database and applies the migrations it lacks.
+///
+/// # Errors
+/// For an unreachable database or a failed migration.
+pub async fn open(config: &DatabaseConfig) -> anyhow::Result<Arc<dyn Installation>> {
+    match config {
+        #[cfg(feature = "sqlite")]
+        DatabaseConfig::Sqlite(settings) => {
+            migrated(taskdeck_platform_sqlite::SqliteDatabase::open(settings).await?).await
+        }
+        #[cfg(feature = "postgres")]
+        DatabaseConfig::Postgres(settings) => {
+            migrated(taskdeck_platform_postgres::PostgresDatabase::connect(settings).await?).await
+        }
+    }
+}
+
+async fn migrated<B: Supported>(backend: B) -> anyhow::Result<Arc<dyn Installation>> {
+    backend.migrate(&composition::migrations::<B>()).await.context("cannot migrate the database")?;
+    Ok(Arc::new(backend))
+}
