@@ -145,7 +145,8 @@ impl AccountsTransaction for PostgresAccountsTransaction {
 mod tests {
     use taskdeck_kernel::EventEnvelope;
     use taskdeck_kernel::testing::OutboxProbe;
-    use taskdeck_platform_postgres::testing::test_url;
+    use taskdeck_platform_postgres::PostgresSettings;
+    use taskdeck_testkit::{TestBackend, TestDatabase};
 
     use super::*;
 
@@ -156,11 +157,13 @@ mod tests {
     }
 
     /// Each check on a fresh database; SKIPPED (loudly) without a PostgreSQL server.
-    async fn fresh_store() -> Option<PostgresAccounts> {
-        let url = test_url()?;
-        let database = PostgresDatabase::temporary(&url).await.expect("temporary PostgreSQL database");
+    async fn fresh_store() -> Option<(PostgresAccounts, TestDatabase)> {
+        let test = TestDatabase::new(TestBackend::Postgres).await?;
+        let database = PostgresDatabase::connect(&PostgresSettings::from_url(test.url()).expect("testkit's URL"))
+            .await
+            .expect("the test server answers");
         database.migrate(&[MIGRATIONS]).await.expect("the accounts tables");
-        Some(database.accounts_store(&OutboxWriter::new()))
+        Some((database.accounts_store(&OutboxWriter::new()), test))
     }
 
     taskdeck_accounts::accounts_store_contract!(fresh_store);

@@ -147,6 +147,8 @@ impl AccountsTransaction for SqliteAccountsTransaction {
 mod tests {
     use taskdeck_kernel::EventEnvelope;
     use taskdeck_kernel::testing::OutboxProbe;
+    use taskdeck_platform_sqlite::SqliteSettings;
+    use taskdeck_testkit::{TestBackend, TestDatabase};
 
     use super::*;
 
@@ -156,20 +158,24 @@ mod tests {
         }
     }
 
-    async fn migrated() -> SqliteDatabase {
-        let database = SqliteDatabase::temporary().await.expect("temporary database");
+    /// A migrated database on testkit's temporary file, and the file's guard.
+    async fn migrated() -> (SqliteDatabase, TestDatabase) {
+        let test = TestDatabase::new(TestBackend::Sqlite).await.expect("SQLite needs no server");
+        let settings = SqliteSettings::from_url(test.url()).expect("testkit's URL");
+        let database = SqliteDatabase::open(&settings).await.expect("a fresh file opens");
         database.migrate(&[MIGRATIONS]).await.expect("the accounts tables");
-        database
+        (database, test)
     }
 
-    async fn fresh_store() -> Option<SqliteAccounts> {
-        Some(migrated().await.accounts_store(&OutboxWriter::new()))
+    async fn fresh_store() -> Option<(SqliteAccounts, TestDatabase)> {
+        let (database, test) = migrated().await;
+        Some((database.accounts_store(&OutboxWriter::new()), test))
     }
 
     taskdeck_accounts::accounts_store_contract!(fresh_store);
 
     #[tokio::test]
     async fn the_statements_shared_with_postgres_number_their_parameters_in_order() {
-        migrated().await.assert_parameters_numbered_in_order(sql::ALL);
+        migrated().await.0.assert_parameters_numbered_in_order(sql::ALL);
     }
 }

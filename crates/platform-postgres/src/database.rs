@@ -41,9 +41,6 @@ pub enum PostgresSetupError {
     MigrationPlan(#[from] MigrationPlanError),
     #[error("cannot apply migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[cfg(any(test, feature = "testing"))]
-    #[error("cannot create a temporary database")]
-    Temporary(#[source] sqlx::Error),
     #[error("cannot set up the pool of read connections: {0}")]
     ReadPool(String),
 }
@@ -51,7 +48,7 @@ pub enum PostgresSetupError {
 /// Connection settings for PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PostgresSettings {
-    pub(crate) options: PgConnectOptions,
+    options: PgConnectOptions,
     target: String,
     /// Connections of this instance for write transactions and the relay.
     pub pool_size: u32,
@@ -104,8 +101,6 @@ impl PostgresSettings {
 pub struct PostgresDatabase {
     pool: PgPool,
     reads: reads::ReadPool,
-    #[cfg(any(test, feature = "testing"))]
-    pub(crate) temporary: Option<std::sync::Arc<crate::testing::TemporaryDatabase>>,
 }
 
 impl PostgresDatabase {
@@ -152,12 +147,7 @@ impl PostgresDatabase {
                         settings.connect_timeout,
                     )
                     .map_err(PostgresSetupError::ReadPool)?;
-                    return Ok(Self {
-                        pool,
-                        reads,
-                        #[cfg(any(test, feature = "testing"))]
-                        temporary: None,
-                    });
+                    return Ok(Self { pool, reads });
                 }
                 Err(error) if started.elapsed() + pause < settings.connect_timeout => {
                     tracing::warn!(target_db = %settings.target, %error, retry_in = ?pause, "PostgreSQL is not reachable yet");
@@ -223,7 +213,7 @@ impl PostgresDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::test_url;
+    use crate::testing::temporary;
 
     #[test]
     fn a_postgres_url_is_parsed_with_production_defaults() {
@@ -249,8 +239,7 @@ mod tests {
 
     #[tokio::test]
     async fn sessions_plan_statements_once_and_carry_the_statement_timeout() {
-        let Some(admin_url) = test_url() else { return };
-        let database = PostgresDatabase::temporary(&admin_url).await.unwrap();
+        let Some(database) = temporary().await else { return };
         let plan_cache_mode: String =
             sqlx::query_scalar("SHOW plan_cache_mode").fetch_one(database.pool()).await.unwrap();
         assert_eq!(plan_cache_mode, "force_generic_plan");
@@ -265,8 +254,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_released_read_connection_is_reused_and_one_dropped_before_is_closed() {
-        let Some(admin_url) = test_url() else { return };
-        let database = PostgresDatabase::temporary(&admin_url).await.unwrap();
+        let Some(database) = temporary().await else { return };
         let mut first = database.reader().await.unwrap();
         let first_pid = backend_pid(&mut first).await;
         first.release();
@@ -282,8 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_query_cancelled_mid_way_leaves_no_answer_behind_for_the_next_one() {
-        let Some(admin_url) = test_url() else { return };
-        let database = PostgresDatabase::temporary(&admin_url).await.unwrap();
+        let Some(database) = temporary().await else { return };
         let mut slow = database.reader().await.unwrap();
         let cancelled_pid = backend_pid(&mut slow).await;
         let cancelled = tokio::time::timeout(

@@ -13,7 +13,7 @@ mod reads;
 mod settings;
 mod store;
 #[cfg(any(test, feature = "testing"))]
-pub mod testing;
+mod testing;
 
 pub use constraints::write_error;
 pub use database::{PostgresDatabase, PostgresSettings, PostgresSetupError};

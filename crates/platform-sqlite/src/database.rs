@@ -103,9 +103,6 @@ struct Shared {
     checkpoint_running: AtomicBool,
     /// Opened by the first checkpoint.
     checkpointer: StdMutex<Option<Connection>>,
-    /// Set for a temporary database; declared last so the connections close first.
-    #[cfg(any(test, feature = "testing"))]
-    _temporary: Option<crate::testing::TemporaryDirectory>,
 }
 
 impl SqliteDatabase {
@@ -117,10 +114,6 @@ impl SqliteDatabase {
     /// `Open` when the file cannot be opened or is not a database, `NoWriteAheadLog`
     /// when its file system does not support WAL.
     pub async fn open(settings: &SqliteSettings) -> Result<Self, SqliteSetupError> {
-        Self::open_file(settings)
-    }
-
-    pub(crate) fn open_file(settings: &SqliteSettings) -> Result<Self, SqliteSetupError> {
         let path = settings.path.clone();
         let open_error = |source| SqliteSetupError::Open { path: path.display().to_string(), source };
         let writer = open_writer(&path).map_err(open_error)?;
@@ -140,8 +133,6 @@ impl SqliteDatabase {
                 commits_since_checkpoint: AtomicU64::new(0),
                 checkpoint_running: AtomicBool::new(false),
                 checkpointer: StdMutex::new(None),
-                #[cfg(any(test, feature = "testing"))]
-                _temporary: None,
             }),
         })
     }
@@ -159,13 +150,6 @@ impl SqliteDatabase {
         migrations::apply(transaction.connection(), &plan)?;
         transaction.commit().map_err(MigrationError::Store)?;
         Ok(())
-    }
-
-    #[cfg(any(test, feature = "testing"))]
-    pub(crate) fn keep_directory_until_dropped(&mut self, directory: crate::testing::TemporaryDirectory) {
-        if let Some(shared) = Arc::get_mut(&mut self.shared) {
-            shared._temporary = Some(directory);
-        }
     }
 
     /// Runs `query` on a read connection. It sees the last committed state and never
@@ -429,7 +413,10 @@ fn is_busy(error: &rusqlite::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use taskdeck_testkit::{TestBackend, TestDatabase};
+
     use super::*;
+    use crate::testing::temporary;
 
     #[test]
     fn a_sqlite_url_names_the_file() {
@@ -446,16 +433,11 @@ mod tests {
         }
     }
 
-    fn scratch_directory(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("taskdeck-{name}-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[tokio::test]
     async fn opening_creates_the_file_in_wal_mode_and_migrations_are_idempotent() {
-        let dir = scratch_directory("open");
-        let settings = SqliteSettings { path: dir.join("fresh.db"), readers: 2 };
+        let test = TestDatabase::new(TestBackend::Sqlite).await.unwrap();
+        let settings = SqliteSettings::from_url(test.url()).unwrap();
+        assert!(!settings.path.exists());
         let database = SqliteDatabase::open(&settings).await.unwrap();
         database.migrate(&[]).await.unwrap();
         database.migrate(&[]).await.unwrap();
@@ -469,17 +451,15 @@ mod tests {
         assert_eq!(foreign_keys, 1);
         drop(transaction);
         database.close().await;
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
     async fn a_file_that_is_not_a_database_is_refused_at_open() {
-        let dir = scratch_directory("garbage");
-        let path = dir.join("not-a.db");
+        let test = TestDatabase::new(TestBackend::Sqlite).await.unwrap();
+        let path = test.sqlite_path().unwrap();
         std::fs::write(&path, vec![b'x'; 4096]).unwrap();
         let outcome = SqliteDatabase::open(&SqliteSettings { path, readers: 1 }).await;
         assert!(matches!(outcome, Err(SqliteSetupError::Open { .. })), "{outcome:?}");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     async fn count(database: &SqliteDatabase) -> i64 {
@@ -488,7 +468,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_committed_write_is_read_back_and_a_dropped_one_leaves_nothing() {
-        let database = SqliteDatabase::temporary().await.unwrap();
+        let database = temporary().await;
         database.write(|c| c.execute("INSERT INTO settings (key, value) VALUES ('kept', 'x')", [])).await.unwrap();
 
         let dropped = database.begin_write().await.unwrap();
@@ -510,7 +490,7 @@ mod tests {
 
     #[tokio::test]
     async fn writers_queue_one_after_another_without_losing_an_update() {
-        let database = SqliteDatabase::temporary().await.unwrap();
+        let database = temporary().await;
         database.write(|c| c.execute("INSERT INTO settings (key, value) VALUES ('counter', '0')", [])).await.unwrap();
         let writers = (0..50).map(|_| {
             let database = database.clone();
@@ -542,7 +522,7 @@ mod tests {
     // the lock on it, nothing else would run until its busy timeout.
     #[tokio::test(flavor = "current_thread")]
     async fn a_write_lock_held_by_another_process_is_waited_for_off_the_async_workers() {
-        let database = SqliteDatabase::temporary().await.unwrap();
+        let database = temporary().await;
         // Another connection stands in for another process holding the write lock.
         let other = open_writer(&database.shared.path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -566,7 +546,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_database_refuses_reads_and_writes() {
-        let database = SqliteDatabase::temporary().await.unwrap();
+        let database = temporary().await;
         database.close().await;
         assert!(!database.is_reachable().await);
         assert!(database.begin_write().await.is_err());
@@ -574,7 +554,7 @@ mod tests {
 
     #[tokio::test]
     async fn checkpoints_copy_committed_pages_into_the_database_file() {
-        let database = SqliteDatabase::temporary().await.unwrap();
+        let database = temporary().await;
         for n in 0..(COMMITS_PER_CHECKPOINT * 3) {
             database
                 .write(|c| {
@@ -612,7 +592,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_wal_grown_past_the_limit_is_emptied_not_just_reused() {
-        let database = SqliteDatabase::temporary().await.unwrap();
+        let database = temporary().await;
         // 64 KiB a commit: 16 pages, so the limit is crossed before the first checkpoint.
         let value = "x".repeat(64 * 1024);
         for n in 0..COMMITS_PER_CHECKPOINT {

@@ -24,12 +24,12 @@ mod tests {
 
     #[tokio::test]
     async fn the_first_value_stored_is_the_one_every_later_read_gets() {
-        let database = SqliteDatabase::temporary().await.unwrap();
+        let database = crate::testing::temporary().await;
         let first = database.stored_or_generated("k", "one".into()).await.unwrap();
         let second = database.stored_or_generated("k", "two".into()).await.unwrap();
         assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
-        let secret = stored_jwt_secret(&database).await.unwrap();
-        assert_eq!(secret, stored_jwt_secret(&database).await.unwrap());
-        assert_ne!(secret, installation_id(&database).await.unwrap());
+        let secret = stored_jwt_secret(&*database).await.unwrap();
+        assert_eq!(secret, stored_jwt_secret(&*database).await.unwrap());
+        assert_ne!(secret, installation_id(&*database).await.unwrap());
     }
 }

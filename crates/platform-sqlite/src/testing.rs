@@ -1,38 +1,37 @@
-//! Test support (feature `testing`): throwaway databases and a look into the outbox.
-
-use std::path::PathBuf;
+//! Test support (feature `testing`): a look into the outbox, and a check of the
+//! statements a context shares with PostgreSQL. Temporary databases come from
+//! `taskdeck-testkit`.
 
 use taskdeck_kernel::EventEnvelope;
 use taskdeck_kernel::testing::OutboxProbe;
 
-use crate::{SqliteDatabase, SqliteSettings, SqliteSetupError, SqliteStore};
+use crate::{SqliteDatabase, SqliteStore};
 
-/// A directory deleted on drop.
-#[derive(Debug)]
-pub(crate) struct TemporaryDirectory(PathBuf);
+/// A migrated database of a test, with the platform's tables, removed when dropped.
+#[cfg(test)]
+pub(crate) struct Temporary {
+    database: SqliteDatabase,
+    _test: taskdeck_testkit::TestDatabase,
+}
 
-impl Drop for TemporaryDirectory {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+#[cfg(test)]
+impl std::ops::Deref for Temporary {
+    type Target = SqliteDatabase;
+
+    fn deref(&self) -> &SqliteDatabase {
+        &self.database
     }
 }
 
-impl SqliteDatabase {
-    /// A fresh database in a new temporary directory that is removed when the last
-    /// handle is dropped, with the platform's tables; each context migrates its own.
-    ///
-    /// # Errors
-    /// As for `open` and `migrate`.
-    pub async fn temporary() -> Result<Self, SqliteSetupError> {
-        let directory = std::env::temp_dir().join(format!("taskdeck-{}", uuid::Uuid::new_v4()));
-        let path = directory.join("taskdeck.db");
-        std::fs::create_dir_all(&directory)
-            .map_err(|source| SqliteSetupError::Directory { path: directory.display().to_string(), source })?;
-        let mut database = Self::open_file(&SqliteSettings { path, readers: 2 })?;
-        database.keep_directory_until_dropped(TemporaryDirectory(directory));
-        database.migrate(&[]).await?;
-        Ok(database)
-    }
+/// A fresh database for a test of this crate, on testkit's temporary database.
+#[cfg(test)]
+pub(crate) async fn temporary() -> Temporary {
+    let test =
+        taskdeck_testkit::TestDatabase::new(taskdeck_testkit::TestBackend::Sqlite).await.expect("no server needed");
+    let settings = crate::SqliteSettings::from_url(test.url()).expect("testkit's URL");
+    let database = SqliteDatabase::open(&settings).await.expect("a fresh file opens");
+    database.migrate(&[]).await.expect("the platform's tables");
+    Temporary { database, _test: test }
 }
 
 impl SqliteDatabase {
@@ -79,7 +78,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_platforms_shared_statements_number_their_parameters_in_order() {
-        let database = SqliteDatabase::temporary().await.unwrap();
+        let database = temporary().await;
         database.assert_parameters_numbered_in_order(&[
             sql::MARK_EVENT_HANDLED,
             sql::INSERT_SETTING,
@@ -91,7 +90,7 @@ mod tests {
     #[tokio::test]
     #[should_panic(expected = "parameter 1")]
     async fn a_statement_numbering_out_of_order_is_caught() {
-        let database = SqliteDatabase::temporary().await.unwrap();
+        let database = temporary().await;
         database.assert_parameters_numbered_in_order(&["SELECT value FROM settings WHERE key = $2 OR value = $1"]);
     }
 }

@@ -262,9 +262,10 @@ mod tests {
 
     use taskdeck_kernel::testing::OutboxProbe;
     use taskdeck_kernel::{EventEnvelope, SystemClock};
-    use taskdeck_platform_postgres::testing::test_url;
+    use taskdeck_platform_postgres::PostgresSettings;
     use taskdeck_projects::application::{AddTask, CreateProject, add_task, create_project};
     use taskdeck_projects::domain::{ProjectName, TaskName};
+    use taskdeck_testkit::{TestBackend, TestDatabase};
 
     use super::*;
 
@@ -275,11 +276,13 @@ mod tests {
     }
 
     /// Each check on a fresh database; SKIPPED (loudly) without a PostgreSQL server.
-    async fn fresh_store() -> Option<PostgresProjects> {
-        let url = test_url()?;
-        let database = PostgresDatabase::temporary(&url).await.expect("temporary PostgreSQL database");
+    async fn fresh_store() -> Option<(PostgresProjects, TestDatabase)> {
+        let test = TestDatabase::new(TestBackend::Postgres).await?;
+        let database = PostgresDatabase::connect(&PostgresSettings::from_url(test.url()).expect("testkit's URL"))
+            .await
+            .expect("the test server answers");
         database.migrate(&[MIGRATIONS]).await.expect("the projects tables");
-        Some(database.projects_store(&OutboxWriter::new()))
+        Some((database.projects_store(&OutboxWriter::new()), test))
     }
 
     taskdeck_projects::projects_store_contract!(fresh_store);
@@ -307,7 +310,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
     async fn fifty_concurrent_task_additions_to_one_project_all_succeed_with_numbers_one_to_fifty() {
         const WRITERS: i64 = 50;
-        let Some(store) = fresh_store().await else { return };
+        let Some((store, _database)) = fresh_store().await else { return };
         let counting = CountingStore { inner: store.clone(), begun: Arc::new(AtomicUsize::new(0)) };
         let owner = UserId::generate();
         let project = create_project(

@@ -244,6 +244,8 @@ impl ProjectQueries for SqliteProjects {
 mod tests {
     use taskdeck_kernel::EventEnvelope;
     use taskdeck_kernel::testing::OutboxProbe;
+    use taskdeck_platform_sqlite::SqliteSettings;
+    use taskdeck_testkit::{TestBackend, TestDatabase};
 
     use super::*;
 
@@ -253,20 +255,24 @@ mod tests {
         }
     }
 
-    async fn migrated() -> SqliteDatabase {
-        let database = SqliteDatabase::temporary().await.expect("temporary database");
+    /// A migrated database on testkit's temporary file, and the file's guard.
+    async fn migrated() -> (SqliteDatabase, TestDatabase) {
+        let test = TestDatabase::new(TestBackend::Sqlite).await.expect("SQLite needs no server");
+        let settings = SqliteSettings::from_url(test.url()).expect("testkit's URL");
+        let database = SqliteDatabase::open(&settings).await.expect("a fresh file opens");
         database.migrate(&[MIGRATIONS]).await.expect("the projects tables");
-        database
+        (database, test)
     }
 
-    async fn fresh_store() -> Option<SqliteProjects> {
-        Some(migrated().await.projects_store(&OutboxWriter::new()))
+    async fn fresh_store() -> Option<(SqliteProjects, TestDatabase)> {
+        let (database, test) = migrated().await;
+        Some((database.projects_store(&OutboxWriter::new()), test))
     }
 
     taskdeck_projects::projects_store_contract!(fresh_store);
 
     #[tokio::test]
     async fn the_statements_shared_with_postgres_number_their_parameters_in_order() {
-        migrated().await.assert_parameters_numbered_in_order(sql::SHARED);
+        migrated().await.0.assert_parameters_numbered_in_order(sql::SHARED);
     }
 }

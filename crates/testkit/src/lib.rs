@@ -14,5 +14,4 @@ mod database;
 
 pub use backend::TestBackend;
 pub use client::{Client, Reply, TransportError};
-pub use database::TestDatabase;
-pub use taskdeck_platform_postgres::testing::test_url as postgres_test_url;
+pub use database::{TestDatabase, admin_execute, postgres_test_url};

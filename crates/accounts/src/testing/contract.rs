@@ -148,7 +148,8 @@ pub async fn events_are_written_to_the_outbox_with_the_user<S: AccountsStore + O
 }
 
 /// Expands to one `#[tokio::test]` per contract check, each on a store made by
-/// `$fresh_store().await`, which returns `Option<Store>`: `None` makes the test pass
+/// `$fresh_store().await`, which returns `Option<(Store, Keep)>`: `Keep` is held until
+/// the check ends (the store's temporary database, say); `None` makes the test pass
 /// without checking anything, for a backend that is not configured here (the factory
 /// says so on stderr).
 #[macro_export]
@@ -170,7 +171,7 @@ macro_rules! accounts_store_contract {
         $(
             #[tokio::test]
             async fn $check() {
-                let Some(store) = $fresh_store().await else { return };
+                let Some((store, _keep)) = $fresh_store().await else { return };
                 $crate::testing::contract::$check(store).await;
             }
         )+
@@ -181,8 +182,8 @@ macro_rules! accounts_store_contract {
 mod in_memory {
     use crate::testing::InMemoryAccounts;
 
-    async fn fresh_store() -> Option<InMemoryAccounts> {
-        Some(InMemoryAccounts::default())
+    async fn fresh_store() -> Option<(InMemoryAccounts, ())> {
+        Some((InMemoryAccounts::default(), ()))
     }
 
     crate::accounts_store_contract!(fresh_store);

@@ -12,7 +12,7 @@ use taskdeck_platform::outbox::{EventHandler, HandlerFuture, OutboxStore, Outbox
 
 use super::{PostgresOutbox, append, forward_notifications};
 use crate::PostgresDatabase;
-use crate::testing::test_url;
+use crate::testing::{Temporary, temporary};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -20,9 +20,8 @@ use tokio::time::Instant;
 const EVENT_TYPE: &str = "projects.TaskAdded.v1";
 const DEADLINE: Duration = Duration::from_secs(15);
 
-async fn fresh_database() -> Option<PostgresDatabase> {
-    let url = test_url()?;
-    Some(PostgresDatabase::temporary(&url).await.expect("temporary database"))
+async fn fresh_database() -> Option<Temporary> {
+    temporary().await
 }
 
 fn event(aggregate_id: &str, n: usize) -> EventEnvelope {

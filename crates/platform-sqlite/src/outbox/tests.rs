@@ -14,6 +14,7 @@ use taskdeck_platform::outbox::{
 };
 
 use super::{SqliteOutbox, append};
+use crate::testing::{Temporary, temporary};
 use crate::{SqliteDatabase, SqliteStore};
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -170,8 +171,8 @@ fn unix_millis(instant: OffsetDateTime) -> i64 {
     i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).expect("in range")
 }
 
-async fn temporary_database() -> SqliteDatabase {
-    SqliteDatabase::temporary().await.expect("a temporary database opens")
+async fn temporary_database() -> Temporary {
+    temporary().await
 }
 
 #[tokio::test]
@@ -484,7 +485,7 @@ impl EventHandler for Gate {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_the_delivery_in_flight_finish_before_the_relay_stops() {
-    let database = SqliteDatabase::temporary().await.expect("temporary database");
+    let database = temporary().await;
     commit(&database, &[event(PROJECT_CREATED, "1")]).await;
     let gate = Arc::new(Gate { entered: tokio::sync::Notify::new(), release: tokio::sync::Notify::new() });
     let handlers: Vec<Arc<dyn EventHandler>> = vec![Arc::clone(&gate) as Arc<dyn EventHandler>];

@@ -264,7 +264,8 @@ pub async fn tasks_are_listed_in_number_order<S: ContractStore>(store: S) {
 }
 
 /// Expands to one `#[tokio::test]` per contract check, each on a store made by
-/// `$fresh_store().await`, which returns `Option<Store>`: `None` makes the test pass
+/// `$fresh_store().await`, which returns `Option<(Store, Keep)>`: `Keep` is held until
+/// the check ends (the store's temporary database, say); `None` makes the test pass
 /// without checking anything, for a backend that is not configured here (the factory
 /// says so on stderr).
 #[macro_export]
@@ -291,7 +292,7 @@ macro_rules! projects_store_contract {
         $(
             #[tokio::test]
             async fn $check() {
-                let Some(store) = $fresh_store().await else { return };
+                let Some((store, _keep)) = $fresh_store().await else { return };
                 $crate::testing::contract::$check(store).await;
             }
         )+
@@ -302,8 +303,8 @@ macro_rules! projects_store_contract {
 mod in_memory {
     use crate::testing::InMemoryProjects;
 
-    async fn fresh_store() -> Option<InMemoryProjects> {
-        Some(InMemoryProjects::default())
+    async fn fresh_store() -> Option<(InMemoryProjects, ())> {
+        Some((InMemoryProjects::default(), ()))
     }
 
     crate::projects_store_contract!(fresh_store);

@@ -18,6 +18,7 @@ use taskdeck_accounts::domain::PlainPassword;
 use taskdeck_accounts_adapters::{AccountsBackend, Argon2Hasher};
 use taskdeck_kernel::{EmailAddress, SystemClock, UserId};
 use taskdeck_platform::outbox::OutboxWriter;
+use taskdeck_platform_postgres::{PostgresDatabase, PostgresSettings};
 use taskdeck_platform_sqlite::{SqliteDatabase, SqliteSettings};
 use taskdeck_testkit::Client;
 use tokio::task::JoinSet;
@@ -90,8 +91,11 @@ async fn a_registration_committed_while_no_server_ran_gets_its_starter_project_e
             user
         }
         TestBackend::Postgres => {
-            let postgres = database.postgres().expect("a migrated PostgreSQL database");
-            register_without_a_server(postgres, "offline@example.com").await
+            let settings = PostgresSettings::from_url(database.url()).expect("the test database's URL");
+            let postgres = PostgresDatabase::connect(&settings).await.expect("connect");
+            let user = register_without_a_server(&postgres, "offline@example.com").await;
+            postgres.close().await;
+            user
         }
     };
     let inspector = database.inspect().await;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use taskdeck_testkit::Client;
 
-pub use taskdeck_testkit::{TestBackend, on_both_backends};
+pub use taskdeck_testkit::{TestBackend, admin_execute, on_both_backends};
 
 /// How long the binary may take to log `listening on`.
 pub const START_DEADLINE: Duration = Duration::from_secs(30);
@@ -482,24 +482,16 @@ impl TestDatabase {
 
     /// A connection to look at (or tamper with) what the servers stored.
     pub async fn inspect(&self) -> Inspector {
-        match self.postgres() {
-            None => Inspector::Sqlite(Arc::new(Mutex::new(inspect(self.dir())))),
-            Some(database) => Inspector::Postgres(database.pool().clone()),
+        match self.backend {
+            TestBackend::Sqlite => Inspector::Sqlite(Arc::new(Mutex::new(inspect(self.dir())))),
+            TestBackend::Postgres => Inspector::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect_lazy(self.url())
+                    .unwrap_or_else(|error| panic!("cannot configure a pool for {}: {error}", self.url())),
+            ),
         }
     }
-}
-
-/// Runs one statement on a fresh connection to `admin_url`, failing loudly.
-pub async fn admin_execute(admin_url: &str, statement: &str) {
-    use sqlx::Connection;
-    let mut admin = sqlx::PgConnection::connect(admin_url)
-        .await
-        .unwrap_or_else(|error| panic!("cannot connect to {admin_url}: {error}"));
-    sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
-        .execute(&mut admin)
-        .await
-        .unwrap_or_else(|error| panic!("{statement}: {error}"));
-    let _ = admin.close().await;
 }
 
 /// A pool on a test's database, for SQL checks that read the same on both backends.
