@@ -465,3 +465,38 @@ fn infrastructure_families_include_their_satellite_crates_but_not_lookalikes() {
         assert!(!is_infrastructure(name), "{name}");
     }
 }
+
+/// The repository paths a document names in backticks or links: every `crates/…`,
+/// `docs/…` and `.ci/…` path, less the placeholders (`<name>`) of files to create.
+fn named_paths(document: &str) -> Vec<String> {
+    document
+        .split(['`', '(', ')', ' ', '\n'])
+        .filter(|word| ["crates/", "docs/", ".ci/", "adr/"].iter().any(|prefix| word.starts_with(prefix)))
+        .filter(|word| !word.contains('<') && !word.contains('…'))
+        .map(|word| word.trim_end_matches([',', '.', ':', ';']).to_owned())
+        .collect()
+}
+
+#[test]
+fn every_file_the_extension_guide_names_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let guide = std::fs::read_to_string(root.join("docs/extending.md")).expect("docs/extending.md is readable");
+    let named = named_paths(&guide);
+    assert!(named.len() > 20, "the guide names the files to touch: {named:?}");
+    let missing: Vec<&String> = named
+        .iter()
+        .filter(|path| {
+            let relative = path.strip_prefix("adr/").map_or_else(|| (*path).clone(), |rest| format!("docs/adr/{rest}"));
+            !root.join(relative).exists()
+        })
+        .collect();
+    assert!(missing.is_empty(), "docs/extending.md names files that do not exist: {missing:?}");
+}
+
+#[test]
+fn the_guide_check_skips_placeholders_and_reads_links() {
+    let named = named_paths(
+        "see `crates/a/src/b.rs`, `crates/<new>/`, [x](adr/0009-x.md) and `crates/c/src/mod.rs`: `crates/d/…`.",
+    );
+    assert_eq!(named, ["crates/a/src/b.rs", "adr/0009-x.md", "crates/c/src/mod.rs"]);
+}
