@@ -5,6 +5,7 @@
 
 pub mod hasher;
 pub mod http;
+mod live_sessions;
 mod module;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -15,5 +16,6 @@ pub mod sqlite;
 pub mod tokens;
 
 pub use hasher::Argon2Hasher;
+pub use live_sessions::LiveSessions;
 pub use module::{Accounts, AccountsBackend, OwnedProjectsFactory};
-pub use tokens::JwtTokens;
+pub use tokens::{JwtTokens, OpaqueRefreshTokens};

@@ -2,12 +2,14 @@
 //! migrations, routes and handlers for any backend it has adapters for.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use taskdeck_accounts::application::{AccountQueries, AccountsStore};
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform::{Backend, ContextModule, Migration, MountError, Mounted, Platform};
 
 use crate::http::{self, AccountsState, OwnedProjects};
+use crate::tokens::OpaqueRefreshTokens;
 use crate::{Argon2Hasher, JwtTokens};
 
 /// A backend the accounts context can store its users in.
@@ -29,20 +31,25 @@ pub type OwnedProjectsFactory<B> = fn(&B, &Platform) -> Arc<dyn OwnedProjects>;
 pub struct Accounts<B> {
     owned_projects: OwnedProjectsFactory<B>,
     hashing_threads: usize,
+    refresh_token_lifetime: Duration,
 }
 
 impl<B> std::fmt::Debug for Accounts<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Accounts").field("hashing_threads", &self.hashing_threads).finish_non_exhaustive()
+        f.debug_struct("Accounts")
+            .field("hashing_threads", &self.hashing_threads)
+            .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .finish_non_exhaustive()
     }
 }
 
 impl<B> Accounts<B> {
-    /// The context, listing each user's projects with what `owned_projects` builds and
-    /// hashing passwords on one thread per core.
+    /// The context, listing each user's projects with what `owned_projects` builds,
+    /// hashing passwords on one thread per core, issuing refresh tokens valid for
+    /// `refresh_token_lifetime`.
     #[must_use]
-    pub fn new(owned_projects: OwnedProjectsFactory<B>) -> Self {
-        Self { owned_projects, hashing_threads: Argon2Hasher::default_threads() }
+    pub fn new(owned_projects: OwnedProjectsFactory<B>, refresh_token_lifetime: Duration) -> Self {
+        Self { owned_projects, hashing_threads: Argon2Hasher::default_threads(), refresh_token_lifetime }
     }
 }
 
@@ -64,7 +71,8 @@ impl<B: AccountsBackend> ContextModule<B> for Accounts<B> {
             store: backend.accounts_store(&platform.outbox),
             hasher: Argon2Hasher::new(self.hashing_threads)?,
             tokens: JwtTokens::new(Arc::clone(&platform.authority), Arc::clone(&platform.clock)),
-            authority: Arc::clone(&platform.authority),
+            refresh_tokens: OpaqueRefreshTokens::new(self.refresh_token_lifetime),
+            authenticator: platform.authenticator(),
             clock: Arc::clone(&platform.clock),
             owned_projects: (self.owned_projects)(backend, platform),
         };

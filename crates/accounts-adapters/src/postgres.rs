@@ -1,12 +1,12 @@
 //! The accounts ports on PostgreSQL: the user repository inside READ COMMITTED units
 //! of work, the credentials lookup and the profile read model on the read pool.
 
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 use taskdeck_accounts::application::{
-    AccountQueries, AccountsStore, AccountsTransaction, Credentials, UserProfile, UserStoreError,
+    AccountQueries, AccountsStore, AccountsTransaction, Credentials, SessionView, UserProfile, UserStoreError,
 };
-use taskdeck_accounts::domain::{PasswordHash, User};
+use taskdeck_accounts::domain::{PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, User};
 use taskdeck_kernel::{EmailAddress, StoreError, UserId};
 use taskdeck_platform::Migration;
 use taskdeck_platform::outbox::OutboxWriter;
@@ -14,12 +14,14 @@ use taskdeck_platform_postgres::{PostgresDatabase, PostgresStore, PostgresUnitOf
 use time::OffsetDateTime;
 
 use crate::module::AccountsBackend;
-use crate::rows::UserRow;
+use crate::rows::{SessionListRow, SessionRow, UserRow};
 use crate::sql;
 
 /// The accounts tables on PostgreSQL.
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, description: "accounts", sql: include_str!("../migrations/postgres/0001_accounts.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, description: "accounts", sql: include_str!("../migrations/postgres/0001_accounts.sql") },
+    Migration { version: 5, description: "sessions", sql: include_str!("../migrations/postgres/0005_sessions.sql") },
+];
 
 impl AccountsBackend for PostgresDatabase {
     type Store = PostgresAccounts;
@@ -43,6 +45,20 @@ fn user_row(row: &PgRow) -> Result<UserRow, sqlx::Error> {
         email: row.try_get("email")?,
         password_hash: row.try_get("password_hash")?,
         version: row.try_get("version")?,
+    })
+}
+
+fn session_row(row: &PgRow) -> Result<SessionRow, sqlx::Error> {
+    Ok(SessionRow {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        user_agent: row.try_get("user_agent")?,
+        refresh_expires_at: row.try_get("refresh_expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        version: row.try_get("version")?,
+        refresh: row.try_get("refresh")?,
     })
 }
 
@@ -85,6 +101,51 @@ impl AccountQueries for PostgresAccounts {
             .map_err(StoreError::backend)?;
         connection.release();
         row.map(|row| Ok(UserProfile { id, email: row.try_get("email").map_err(StoreError::backend)? })).transpose()
+    }
+
+    async fn sessions_of(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<SessionView>, StoreError> {
+        let mut connection = self.store.reader().await?;
+        let rows = sqlx::query(sql::SESSIONS_OF)
+            .bind(user.as_uuid())
+            .bind(now)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(StoreError::backend)?;
+        connection.release();
+        rows.iter()
+            .map(|row| {
+                Ok(SessionListRow {
+                    id: row.try_get("id")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    user_agent: row.try_get("user_agent")?,
+                }
+                .into_view())
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::backend)
+    }
+
+    async fn live_session_owner(&self, id: SessionId) -> Result<Option<UserId>, StoreError> {
+        let mut connection = self.store.reader().await?;
+        let owner: Option<uuid::Uuid> = sqlx::query_scalar(sql::LIVE_SESSION_OWNER)
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(StoreError::backend)?;
+        connection.release();
+        Ok(owner.map(UserId::from_uuid))
+    }
+
+    async fn sessions_revoked_since(&self, since: OffsetDateTime) -> Result<Vec<SessionId>, StoreError> {
+        let mut connection = self.store.reader().await?;
+        let ids: Vec<uuid::Uuid> = sqlx::query_scalar(sql::SESSIONS_REVOKED_SINCE)
+            .bind(since)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(StoreError::backend)?;
+        connection.release();
+        Ok(ids.into_iter().map(SessionId::from_uuid).collect())
     }
 }
 
@@ -136,9 +197,99 @@ impl AccountsTransaction for PostgresAccountsTransaction {
         Ok(())
     }
 
+    async fn add_session(&mut self, session: &mut Session) -> Result<(), StoreError> {
+        let state = session.state();
+        let connection = self.0.connection();
+        sqlx::query(sql::INSERT_SESSION)
+            .bind(state.id.as_uuid())
+            .bind(state.user.as_uuid())
+            .bind(state.created_at)
+            .bind(state.last_used_at)
+            .bind(state.user_agent.as_ref().map(|agent| agent.as_str()))
+            .bind(state.refresh_expires_at)
+            .bind(state.revoked_at)
+            .execute(&mut *connection)
+            .await
+            .map_err(|error| StoreError::from(write_error(error)))?;
+        insert_refresh_token(connection, &state.refresh, state.id).await?;
+        session.mark_saved();
+        Ok(())
+    }
+
+    async fn session_by_refresh_token(
+        &mut self,
+        digest: &RefreshDigest,
+    ) -> Result<Option<(Session, PresentedToken)>, StoreError> {
+        let row = sqlx::query(sql::SESSION_BY_REFRESH_TOKEN_FOR_UPDATE)
+            .bind(&digest.as_bytes()[..])
+            .fetch_optional(self.0.connection())
+            .await
+            .map_err(StoreError::backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let spent: bool = row.try_get("spent").map_err(StoreError::backend)?;
+        let state = session_row(&row).map_err(StoreError::backend)?.into_state()?;
+        let presented = if spent { PresentedToken::Spent } else { PresentedToken::Live };
+        Ok(Some((Session::restore(state), presented)))
+    }
+
+    async fn session(&mut self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query(sql::SESSION_FOR_UPDATE)
+            .bind(id.as_uuid())
+            .fetch_optional(self.0.connection())
+            .await
+            .map_err(StoreError::backend)?;
+        row.as_ref()
+            .map(|row| Ok(Session::restore(session_row(row).map_err(StoreError::backend)?.into_state()?)))
+            .transpose()
+    }
+
+    async fn save_session(&mut self, session: &mut Session) -> Result<(), StoreError> {
+        let state = session.state();
+        let connection = self.0.connection();
+        let updated = sqlx::query(sql::UPDATE_SESSION)
+            .bind(state.last_used_at)
+            .bind(state.refresh_expires_at)
+            .bind(state.revoked_at)
+            .bind(state.id.as_uuid())
+            .bind(state.version)
+            .execute(&mut *connection)
+            .await
+            .map_err(StoreError::backend)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        if !session.spent_tokens().is_empty() {
+            for spent in session.spent_tokens() {
+                sqlx::query(sql::SPEND_REFRESH_TOKEN)
+                    .bind(state.last_used_at)
+                    .bind(&spent.as_bytes()[..])
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(StoreError::backend)?;
+            }
+            insert_refresh_token(connection, &state.refresh, state.id).await?;
+        }
+        session.mark_saved();
+        Ok(())
+    }
+
     async fn commit(self) -> Result<(), StoreError> {
         self.0.commit().await
     }
+}
+
+async fn insert_refresh_token(
+    connection: &mut PgConnection,
+    digest: &RefreshDigest,
+    session: SessionId,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::INSERT_REFRESH_TOKEN)
+        .bind(&digest.as_bytes()[..])
+        .bind(session.as_uuid())
+        .execute(connection)
+        .await
+        .map_err(|error| StoreError::from(write_error(error)))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,12 +2,70 @@
 //! into these plain structs (the columns are the same); turning them into domain
 //! values, and reporting a corrupt one, is done once, here.
 
-use taskdeck_accounts::domain::{PasswordHash, User};
+use taskdeck_accounts::application::SessionView;
+use taskdeck_accounts::domain::{PasswordHash, RefreshDigest, SessionId, SessionState, User, UserAgent};
 use taskdeck_kernel::{EmailAddress, StoreError, UserId};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::backend(std::io::Error::other(format!("stored user has an invalid {what}")))
+}
+
+/// A stored digest: exactly 32 bytes.
+pub(crate) fn digest(bytes: &[u8]) -> Result<RefreshDigest, StoreError> {
+    let bytes: [u8; 32] = bytes.try_into().map_err(|_| corrupt("refresh token digest"))?;
+    Ok(RefreshDigest::from_bytes(bytes))
+}
+
+/// A whole `sessions` row with its live refresh token.
+#[derive(Debug)]
+pub(crate) struct SessionRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub refresh_expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub version: i64,
+    pub refresh: Vec<u8>,
+}
+
+impl SessionRow {
+    pub(crate) fn into_state(self) -> Result<SessionState, StoreError> {
+        Ok(SessionState {
+            id: SessionId::from_uuid(self.id),
+            user: UserId::from_uuid(self.user_id),
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            user_agent: self.user_agent.map(UserAgent::restore),
+            refresh: digest(&self.refresh)?,
+            refresh_expires_at: self.refresh_expires_at,
+            revoked_at: self.revoked_at,
+            version: self.version,
+        })
+    }
+}
+
+/// A session as listed.
+#[derive(Debug)]
+pub(crate) struct SessionListRow {
+    pub id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+}
+
+impl SessionListRow {
+    pub(crate) fn into_view(self) -> SessionView {
+        SessionView {
+            id: SessionId::from_uuid(self.id),
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            user_agent: self.user_agent.map(UserAgent::restore),
+        }
+    }
 }
 
 /// A whole `users` row, for the repository.

@@ -23,5 +23,94 @@ pub(crate) const UPDATE_USER: &str =
     "UPDATE users SET email = $1, email_normalized = $2, password_hash = $3, version = version + 1
      WHERE id = $4 AND version = $5";
 
+/// A session with its live refresh token (the one no refresh has spent).
+macro_rules! session_columns {
+    () => {
+        "s.id, s.user_id, s.created_at, s.last_used_at, s.user_agent, s.refresh_expires_at, s.revoked_at,
+                s.version, live.digest AS refresh"
+    };
+}
+
+/// The session a refresh token belongs to, and whether that token is spent.
+macro_rules! session_by_refresh_token {
+    () => {
+        concat!(
+            "SELECT t.spent_at IS NOT NULL AS spent, ",
+            session_columns!(),
+            "
+         FROM refresh_tokens t
+         JOIN sessions s ON s.id = t.session_id
+         JOIN refresh_tokens live ON live.session_id = s.id AND live.spent_at IS NULL
+         WHERE t.digest = $1"
+        )
+    };
+}
+
+macro_rules! session_by_id {
+    () => {
+        concat!(
+            "SELECT ",
+            session_columns!(),
+            "
+         FROM sessions s
+         JOIN refresh_tokens live ON live.session_id = s.id AND live.spent_at IS NULL
+         WHERE s.id = $1"
+        )
+    };
+}
+
+/// SQLite: the unit of work holds the database's only write lock already.
+#[cfg(feature = "sqlite")]
+pub(crate) const SESSION_BY_REFRESH_TOKEN: &str = session_by_refresh_token!();
+#[cfg(feature = "sqlite")]
+pub(crate) const SESSION: &str = session_by_id!();
+
+/// PostgreSQL: two refreshes with one token, or a refresh and a logout, queue on the
+/// session's row until commit.
+#[cfg(feature = "postgres")]
+pub(crate) const SESSION_BY_REFRESH_TOKEN_FOR_UPDATE: &str = concat!(session_by_refresh_token!(), " FOR UPDATE OF s");
+#[cfg(feature = "postgres")]
+pub(crate) const SESSION_FOR_UPDATE: &str = concat!(session_by_id!(), " FOR UPDATE OF s");
+
+pub(crate) const INSERT_SESSION: &str =
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent, refresh_expires_at,
+                           revoked_at, version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 1)";
+
+/// Guarded by the version the session was loaded at: a stale copy changes no row.
+pub(crate) const UPDATE_SESSION: &str =
+    "UPDATE sessions SET last_used_at = $1, refresh_expires_at = $2, revoked_at = $3, version = version + 1
+     WHERE id = $4 AND version = $5";
+
+pub(crate) const INSERT_REFRESH_TOKEN: &str =
+    "INSERT INTO refresh_tokens (digest, session_id, spent_at) VALUES ($1, $2, NULL)";
+
+pub(crate) const SPEND_REFRESH_TOKEN: &str =
+    "UPDATE refresh_tokens SET spent_at = $1 WHERE digest = $2 AND spent_at IS NULL";
+
+/// A user's sessions that are neither revoked nor past their refresh token, newest first.
+pub(crate) const SESSIONS_OF: &str = "SELECT id, created_at, last_used_at, user_agent FROM sessions
+     WHERE user_id = $1 AND revoked_at IS NULL AND refresh_expires_at > $2
+     ORDER BY created_at DESC, id DESC";
+
+pub(crate) const LIVE_SESSION_OWNER: &str = "SELECT user_id FROM sessions WHERE id = $1 AND revoked_at IS NULL";
+
+pub(crate) const SESSIONS_REVOKED_SINCE: &str = "SELECT id FROM sessions WHERE revoked_at >= $1";
+
 #[cfg(all(test, feature = "sqlite"))]
-pub(crate) const ALL: &[&str] = &[CREDENTIALS, PROFILE, USER, INSERT_USER, UPDATE_USER];
+pub(crate) const ALL: &[&str] = &[
+    CREDENTIALS,
+    PROFILE,
+    USER,
+    INSERT_USER,
+    UPDATE_USER,
+    SESSION_BY_REFRESH_TOKEN,
+    SESSION,
+    INSERT_SESSION,
+    UPDATE_SESSION,
+    INSERT_REFRESH_TOKEN,
+    SPEND_REFRESH_TOKEN,
+    SESSIONS_OF,
+    LIVE_SESSION_OWNER,
+    SESSIONS_REVOKED_SINCE,
+];

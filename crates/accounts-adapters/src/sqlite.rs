@@ -2,24 +2,26 @@
 
 use rusqlite::{OptionalExtension, Row};
 use taskdeck_accounts::application::{
-    AccountQueries, AccountsStore, AccountsTransaction, Credentials, UserProfile, UserStoreError,
+    AccountQueries, AccountsStore, AccountsTransaction, Credentials, SessionView, UserProfile, UserStoreError,
 };
-use taskdeck_accounts::domain::{PasswordHash, User};
+use taskdeck_accounts::domain::{PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, User};
 use taskdeck_kernel::{EmailAddress, StoreError, UserId};
 use taskdeck_platform::Migration;
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform_sqlite::{
-    CachedStatements, SqliteDatabase, SqliteStore, SqliteUnitOfWork, Timestamp, write_error,
+    CachedStatements, SqliteDatabase, SqliteStore, SqliteUnitOfWork, Timestamp, UnixMicros, write_error,
 };
 use time::OffsetDateTime;
 
 use crate::module::AccountsBackend;
-use crate::rows::UserRow;
+use crate::rows::{SessionListRow, SessionRow, UserRow};
 use crate::sql;
 
 /// The accounts tables on SQLite.
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, description: "accounts", sql: include_str!("../migrations/sqlite/0001_accounts.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, description: "accounts", sql: include_str!("../migrations/sqlite/0001_accounts.sql") },
+    Migration { version: 5, description: "sessions", sql: include_str!("../migrations/sqlite/0005_sessions.sql") },
+];
 
 impl AccountsBackend for SqliteDatabase {
     type Store = SqliteAccounts;
@@ -43,6 +45,24 @@ fn user_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
         email: row.get("email")?,
         password_hash: row.get("password_hash")?,
         version: row.get("version")?,
+    })
+}
+
+fn micros(row: &Row<'_>, column: &str) -> rusqlite::Result<OffsetDateTime> {
+    row.get::<_, UnixMicros>(column).map(|UnixMicros(instant)| instant)
+}
+
+fn session_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: row.get("id")?,
+        user_id: row.get("user_id")?,
+        created_at: micros(row, "created_at")?,
+        last_used_at: micros(row, "last_used_at")?,
+        user_agent: row.get("user_agent")?,
+        refresh_expires_at: micros(row, "refresh_expires_at")?,
+        revoked_at: row.get::<_, Option<UnixMicros>>("revoked_at")?.map(|UnixMicros(instant)| instant),
+        version: row.get("version")?,
+        refresh: row.get("refresh")?,
     })
 }
 
@@ -77,6 +97,42 @@ impl AccountQueries for SqliteAccounts {
             connection
                 .query_row_cached(sql::PROFILE, [id.as_uuid()], |row| Ok(UserProfile { id, email: row.get("email")? }))
                 .optional()
+        })
+    }
+
+    async fn sessions_of(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<SessionView>, StoreError> {
+        let rows = self.store.read(|connection| {
+            connection
+                .prepare_cached(sql::SESSIONS_OF)?
+                .query_map((user.as_uuid(), UnixMicros(now)), |row| {
+                    Ok(SessionListRow {
+                        id: row.get("id")?,
+                        created_at: micros(row, "created_at")?,
+                        last_used_at: micros(row, "last_used_at")?,
+                        user_agent: row.get("user_agent")?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(rows.into_iter().map(SessionListRow::into_view).collect())
+    }
+
+    async fn live_session_owner(&self, id: SessionId) -> Result<Option<UserId>, StoreError> {
+        self.store.read(|connection| {
+            connection
+                .query_row_cached(sql::LIVE_SESSION_OWNER, [id.as_uuid()], |row| {
+                    row.get("user_id").map(UserId::from_uuid)
+                })
+                .optional()
+        })
+    }
+
+    async fn sessions_revoked_since(&self, since: OffsetDateTime) -> Result<Vec<SessionId>, StoreError> {
+        self.store.read(|connection| {
+            connection
+                .prepare_cached(sql::SESSIONS_REVOKED_SINCE)?
+                .query_map([UnixMicros(since)], |row| row.get("id").map(SessionId::from_uuid))?
+                .collect()
         })
     }
 }
@@ -138,9 +194,99 @@ impl AccountsTransaction for SqliteAccountsTransaction {
         Ok(())
     }
 
+    async fn add_session(&mut self, session: &mut Session) -> Result<(), StoreError> {
+        let state = session.state();
+        let connection = self.0.connection();
+        connection
+            .execute_cached(
+                sql::INSERT_SESSION,
+                (
+                    state.id.as_uuid(),
+                    state.user.as_uuid(),
+                    UnixMicros(state.created_at),
+                    UnixMicros(state.last_used_at),
+                    state.user_agent.as_ref().map(|agent| agent.as_str()),
+                    UnixMicros(state.refresh_expires_at),
+                    state.revoked_at.map(UnixMicros),
+                ),
+            )
+            .map_err(|error| StoreError::from(write_error(error)))?;
+        insert_refresh_token(connection, &state.refresh, state.id)?;
+        session.mark_saved();
+        Ok(())
+    }
+
+    async fn session_by_refresh_token(
+        &mut self,
+        digest: &RefreshDigest,
+    ) -> Result<Option<(Session, PresentedToken)>, StoreError> {
+        let found = self
+            .0
+            .connection()
+            .query_row_cached(sql::SESSION_BY_REFRESH_TOKEN, [&digest.as_bytes()[..]], |row| {
+                Ok((session_row(row)?, row.get::<_, bool>("spent")?))
+            })
+            .optional()
+            .map_err(StoreError::backend)?;
+        let Some((row, spent)) = found else { return Ok(None) };
+        let presented = if spent { PresentedToken::Spent } else { PresentedToken::Live };
+        Ok(Some((Session::restore(row.into_state()?), presented)))
+    }
+
+    async fn session(&mut self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        let row = self
+            .0
+            .connection()
+            .query_row_cached(sql::SESSION, [id.as_uuid()], session_row)
+            .optional()
+            .map_err(StoreError::backend)?;
+        row.map(|row| row.into_state().map(Session::restore)).transpose()
+    }
+
+    async fn save_session(&mut self, session: &mut Session) -> Result<(), StoreError> {
+        let state = session.state();
+        let connection = self.0.connection();
+        let updated = connection
+            .execute_cached(
+                sql::UPDATE_SESSION,
+                (
+                    UnixMicros(state.last_used_at),
+                    UnixMicros(state.refresh_expires_at),
+                    state.revoked_at.map(UnixMicros),
+                    state.id.as_uuid(),
+                    state.version,
+                ),
+            )
+            .map_err(StoreError::backend)?;
+        if updated == 0 {
+            return Err(StoreError::Conflict);
+        }
+        if !session.spent_tokens().is_empty() {
+            for spent in session.spent_tokens() {
+                connection
+                    .execute_cached(sql::SPEND_REFRESH_TOKEN, (UnixMicros(state.last_used_at), &spent.as_bytes()[..]))
+                    .map_err(StoreError::backend)?;
+            }
+            insert_refresh_token(connection, &state.refresh, state.id)?;
+        }
+        session.mark_saved();
+        Ok(())
+    }
+
     async fn commit(self) -> Result<(), StoreError> {
         self.0.commit()
     }
+}
+
+fn insert_refresh_token(
+    connection: &rusqlite::Connection,
+    digest: &RefreshDigest,
+    session: SessionId,
+) -> Result<(), StoreError> {
+    connection
+        .execute_cached(sql::INSERT_REFRESH_TOKEN, (&digest.as_bytes()[..], session.as_uuid()))
+        .map_err(|error| StoreError::from(write_error(error)))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,41 +1,61 @@
-//! The bearer-token extractor: a handler that takes `CurrentUser` is authenticated.
-
-use std::sync::Arc;
+//! The bearer-token extractors: a handler that takes `CurrentUser` (or
+//! `CurrentSession`) is authenticated, by a valid token of a live session.
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use taskdeck_kernel::UserId;
+use taskdeck_platform::auth::{AuthError, Authenticator, Verified};
+use uuid::Uuid;
 
 use super::problem::ApiError;
-use taskdeck_platform::auth::{AuthError, JwtAuthority};
 
 /// The user the request's access token was issued to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CurrentUser(pub UserId);
 
-impl<S> FromRequestParts<S> for CurrentUser
+/// The user and the session the request's access token was issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrentSession {
+    pub user: UserId,
+    pub session: Uuid,
+}
+
+impl<S> FromRequestParts<S> for CurrentSession
 where
-    Arc<JwtAuthority>: FromRef<S>,
+    Authenticator: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let authority = Arc::<JwtAuthority>::from_ref(state);
-        let outcome = bearer_token(parts).and_then(|token| authority.verify(token));
-        match outcome {
-            Ok(user) => Ok(Self(user)),
-            Err(AuthError::Missing) => {
-                Err(ApiError::unauthorized("This route needs an access token: Authorization: Bearer <token>"))
-            }
-            Err(AuthError::Malformed) => {
-                Err(ApiError::unauthorized("The Authorization header must be: Bearer <token>"))
-            }
-            Err(error @ (AuthError::Invalid(_) | AuthError::Signing(_))) => {
-                tracing::debug!(%error, "refused an access token");
-                Err(ApiError::invalid_token())
-            }
+        let authenticator = Authenticator::from_ref(state);
+        let token = bearer_token(parts).map_err(refusal)?;
+        let Verified { user, session } = authenticator.authenticate(token).await.map_err(refusal)?;
+        Ok(Self { user, session })
+    }
+}
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        CurrentSession::from_request_parts(parts, state).await.map(|current| Self(current.user))
+    }
+}
+
+fn refusal(error: AuthError) -> ApiError {
+    match error {
+        AuthError::Missing => ApiError::unauthorized("This route needs an access token: Authorization: Bearer <token>"),
+        AuthError::Malformed => ApiError::unauthorized("The Authorization header must be: Bearer <token>"),
+        AuthError::Store(cause) => ApiError::internal(&cause),
+        error @ (AuthError::Invalid(_) | AuthError::IssuedInTheFuture | AuthError::Revoked | AuthError::Signing(_)) => {
+            tracing::debug!(%error, "refused an access token");
+            ApiError::invalid_token()
         }
     }
 }

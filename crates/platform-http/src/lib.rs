@@ -17,7 +17,7 @@ pub mod __private {
     pub use utoipa_axum;
 }
 
-pub use auth::CurrentUser;
+pub use auth::{CurrentSession, CurrentUser};
 pub use body::{BODY_LIMIT_BYTES, problem_for_framework_errors, reject_oversized_bodies};
 pub use json::ApiJson;
 pub use problem::{ApiError, FieldError, Problem};

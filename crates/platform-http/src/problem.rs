@@ -46,6 +46,11 @@ pub struct Problem {
     /// Present on validation errors (422): one entry per invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// Present on refusals of the token endpoint: the OAuth 2.0 error code
+    /// (RFC 6749 §5.2), e.g. `invalid_grant`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "invalid_grant")]
+    pub error: Option<String>,
 }
 
 impl Problem {
@@ -57,6 +62,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: None,
+            error: None,
         }
     }
 
@@ -69,7 +75,8 @@ impl Problem {
 /// An error answer: a problem document plus the headers its status needs.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    problem: Problem,
+    /// Boxed: an error answer is the rare path, and `Result`s carrying it stay small.
+    problem: Box<Problem>,
     www_authenticate: Option<&'static str>,
 }
 
@@ -87,7 +94,7 @@ impl ApiError {
     /// 401 with `WWW-Authenticate: Bearer`.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self {
-            problem: Problem::typed(StatusCode::UNAUTHORIZED, "unauthorized", detail),
+            problem: Box::new(Problem::typed(StatusCode::UNAUTHORIZED, "unauthorized", detail)),
             www_authenticate: Some("Bearer"),
         }
     }
@@ -95,13 +102,25 @@ impl ApiError {
     /// 401 for a token that was sent but is not valid (RFC 6750 `invalid_token`).
     pub fn invalid_token() -> Self {
         Self {
-            problem: Problem::typed(
+            problem: Box::new(Problem::typed(
                 StatusCode::UNAUTHORIZED,
                 "invalid-token",
                 "The access token is invalid or has expired",
-            ),
+            )),
             www_authenticate: Some(r#"Bearer error="invalid_token""#),
         }
+    }
+
+    /// 401 for a refresh token that earns nothing (wrong, expired, spent or of a
+    /// revoked session): the OAuth 2.0 `invalid_grant`.
+    pub fn invalid_grant() -> Self {
+        let mut problem = Problem::typed(
+            StatusCode::UNAUTHORIZED,
+            "invalid-grant",
+            "The refresh token is invalid, expired, already used or revoked; log in again",
+        );
+        problem.error = Some("invalid_grant".to_owned());
+        Self { problem: Box::new(problem), www_authenticate: Some("Bearer") }
     }
 
     /// 404; used also for resources of other users, which must look nonexistent.
@@ -137,14 +156,14 @@ impl ApiError {
 
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
-        Self { problem, www_authenticate: None }
+        Self { problem: Box::new(problem), www_authenticate: None }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self.problem).unwrap_or_default();
+        let body = serde_json::to_vec(&*self.problem).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));

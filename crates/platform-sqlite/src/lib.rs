@@ -21,4 +21,4 @@ pub use migrations::{MigrationError, PLATFORM_MIGRATIONS};
 pub use outbox::SqliteOutbox;
 pub use statements::CachedStatements;
 pub use store::{SqliteStore, SqliteUnitOfWork};
-pub use timestamp::Timestamp;
+pub use timestamp::{Timestamp, UnixMicros};

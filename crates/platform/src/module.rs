@@ -7,7 +7,7 @@ use std::sync::Arc;
 use taskdeck_kernel::Clock;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::JwtAuthority;
+use crate::auth::{Authenticator, JwtAuthority, SessionCheck};
 use crate::backend::Backend;
 use crate::migrations::Migration;
 use crate::outbox::{EventHandler, OutboxWriter};
@@ -17,9 +17,19 @@ use crate::outbox::{EventHandler, OutboxWriter};
 pub struct Platform {
     /// Issues and verifies access tokens.
     pub authority: Arc<JwtAuthority>,
+    /// Which sessions are live: kept by the accounts context, checked by every route.
+    pub sessions: Arc<dyn SessionCheck>,
     pub clock: Arc<dyn Clock>,
     /// Where units of work write the events their aggregates record.
     pub outbox: OutboxWriter,
+}
+
+impl Platform {
+    /// The check every authenticated route runs.
+    #[must_use]
+    pub fn authenticator(&self) -> Authenticator {
+        Authenticator::new(Arc::clone(&self.authority), Arc::clone(&self.sessions))
+    }
 }
 
 impl std::fmt::Debug for Platform {

@@ -43,7 +43,7 @@ impl<B: ProjectsBackend> ContextModule<B> for Projects {
         let store = backend.projects_store(&platform.outbox);
         let state = ProjectsState {
             store: store.clone(),
-            authority: Arc::clone(&platform.authority),
+            authenticator: platform.authenticator(),
             clock: Arc::clone(&platform.clock),
         };
         Ok(Mounted {

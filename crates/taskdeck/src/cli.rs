@@ -85,6 +85,10 @@ pub struct ServeArgs {
     pub jwt_secret: Option<String>,
 
     /// Access token lifetime in seconds.
-    #[arg(long, env = "TASKDECK_ACCESS_TOKEN_TTL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    #[arg(long, env = "TASKDECK_ACCESS_TOKEN_TTL", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub access_token_ttl: u64,
+
+    /// Refresh token lifetime in seconds (each refresh starts a new one).
+    #[arg(long, env = "TASKDECK_REFRESH_TOKEN_TTL", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
+    pub refresh_token_ttl: u64,
 }

@@ -9,11 +9,11 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use axum::Router;
 use taskdeck_accounts_adapters::http::{OwnedProject, OwnedProjects, OwnedProjectsFuture};
-use taskdeck_accounts_adapters::{Accounts, AccountsBackend};
-use taskdeck_kernel::{StoreError, SystemClock, UserId};
+use taskdeck_accounts_adapters::{Accounts, AccountsBackend, LiveSessions};
+use taskdeck_kernel::{Clock, StoreError, SystemClock, UserId};
 use taskdeck_platform::outbox::{BackgroundRelay, DeliverEvents, OutboxWriter, Relay, RelayRun};
 use taskdeck_platform::settings::{installation_id, stored_jwt_secret};
-use taskdeck_platform::{ContextModule, DatabaseProbe, JwtAuthority, Migration, Platform};
+use taskdeck_platform::{BoxFuture, ContextModule, DatabaseProbe, JwtAuthority, Migration, Platform};
 use taskdeck_projects::application::ProjectQueries;
 use taskdeck_projects_adapters::{Projects, ProjectsBackend};
 use tokio::sync::watch;
@@ -32,21 +32,21 @@ pub trait Supported: AccountsBackend + ProjectsBackend {}
 impl<B: AccountsBackend + ProjectsBackend> Supported for B {}
 
 /// Every bounded context, in the order their routes and handlers are mounted.
-fn contexts<B: Supported>() -> Vec<Box<dyn ContextModule<B>>> {
-    vec![Box::new(Accounts::new(projects_of_user::<B>)), Box::new(Projects)]
+fn contexts<B: Supported>(settings: &Settings) -> Vec<Box<dyn ContextModule<B>>> {
+    vec![Box::new(Accounts::new(projects_of_user::<B>, settings.refresh_token_lifetime)), Box::new(Projects)]
 }
 
 /// The migrations of every context, for [`taskdeck_platform::Backend::migrate`].
 #[must_use]
 pub fn migrations<B: Supported>() -> Vec<&'static [Migration]> {
-    contexts::<B>().iter().map(|context| context.migrations()).collect()
+    contexts::<B>(&Settings::default()).iter().map(|context| context.migrations()).collect()
 }
 
 /// The OpenAPI document of the whole API on backend `B`, without a database.
 #[must_use]
 pub fn openapi<B: Supported>() -> utoipa::openapi::OpenApi {
     let mut document = http::health_routes().split_for_parts().1;
-    for context in contexts::<B>() {
+    for context in contexts::<B>(&Settings::default()) {
         document.merge(context.openapi());
     }
     http::openapi::document(document)
@@ -74,18 +74,28 @@ impl<Q: ProjectQueries> OwnedProjects for ProjectsOfUser<Q> {
 pub struct Settings {
     pub jwt_secret: Option<String>,
     pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { jwt_secret: None, access_token_lifetime: Duration::from_secs(3600) }
+        Self {
+            jwt_secret: None,
+            access_token_lifetime: Duration::from_secs(900),
+            refresh_token_lifetime: Duration::from_secs(30 * 86_400),
+        }
     }
 }
 
-/// Everything `serve` runs: the HTTP application and the relay that delivers events.
+/// Work that runs beside the server until shutdown.
+type BackgroundTask = Arc<dyn Fn(watch::Receiver<bool>) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Everything `serve` runs: the HTTP application, the relay that delivers events, and
+/// the watch over sessions revoked on other instances.
 pub struct Application {
     pub router: Router,
     relay: Arc<dyn DeliverEvents>,
+    background: Vec<BackgroundTask>,
     authority: Arc<JwtAuthority>,
 }
 
@@ -104,11 +114,20 @@ impl Application {
         self.relay.run_once().await
     }
 
-    /// Delivers events in the background until `shutdown` turns true, woken by this
-    /// process's commits and, on PostgreSQL, by every instance's.
+    /// Runs the background work until `shutdown` turns true: the relay, woken by this
+    /// process's commits and, on PostgreSQL, by every instance's; and the watch over
+    /// revoked sessions. The handle completes when all of it has stopped.
     #[must_use]
-    pub fn spawn_relay(&self, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-        tokio::spawn(Arc::clone(&self.relay).run(shutdown))
+    pub fn spawn_background(&self, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+        let relay = tokio::spawn(Arc::clone(&self.relay).run(shutdown.clone()));
+        let others: Vec<JoinHandle<()>> =
+            self.background.iter().map(|task| tokio::spawn(task(shutdown.clone()))).collect();
+        tokio::spawn(async move {
+            let _ = relay.await;
+            for task in others {
+                let _ = task.await;
+            }
+        })
     }
 
     /// The authority that issues and verifies this application's access tokens.
@@ -124,15 +143,24 @@ impl Application {
 /// When the signing key is too short or cannot be read or stored, or a context cannot
 /// be mounted.
 pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::Result<Application> {
-    let platform = Platform {
-        authority: Arc::new(authority(backend, settings).await?),
-        clock: Arc::new(SystemClock),
-        outbox: OutboxWriter::new(),
-    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let outbox = OutboxWriter::new();
+    // Kept by the accounts context, checked by every context's routes.
+    let sessions = Arc::new(LiveSessions::new(
+        backend.accounts_store(&outbox),
+        Arc::clone(&clock),
+        settings.access_token_lifetime,
+    ));
+    let watching = Arc::clone(&sessions);
+    let watch_sessions: BackgroundTask = Arc::new(move |shutdown| {
+        let sessions = Arc::clone(&watching);
+        Box::pin(async move { sessions.watch(shutdown).await })
+    });
+    let platform = Platform { authority: Arc::new(authority(backend, settings).await?), sessions, clock, outbox };
     let probe: Arc<dyn DatabaseProbe> = Arc::new(backend.clone());
     let mut routes: OpenApiRouter = http::health_routes().with_state(probe);
     let mut handlers = Vec::new();
-    for context in contexts::<B>() {
+    for context in contexts::<B>(settings) {
         let mounted = context
             .mount(backend, &platform)
             .map_err(|error| anyhow!(error))
@@ -148,6 +176,7 @@ pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::
     Ok(Application {
         router: http::application_router(router, http::openapi::document(document)),
         relay: Arc::new(relay),
+        background: vec![watch_sessions],
         authority: platform.authority,
     })
 }

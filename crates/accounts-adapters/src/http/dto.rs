@@ -2,10 +2,11 @@
 //! commands (where values are validated, once).
 
 use serde::{Deserialize, Serialize};
-use taskdeck_accounts::application::{AccessToken, RegisterUser, RegisteredUser, UserProfile};
+use taskdeck_accounts::application::{Grant, RegisterUser, RegisteredUser, SessionView, UserProfile};
 use taskdeck_accounts::domain::PlainPassword;
 use taskdeck_kernel::EmailAddress;
 use taskdeck_platform_http::{ApiError, FieldError};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -58,15 +59,17 @@ impl ChangeEmailRequest {
     }
 }
 
-/// Login with a JSON body.
+/// Login with a JSON body: `email` and `password`, or `refreshToken` to refresh.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"email": "test@email.com", "password": "password"}))]
 pub struct LoginJson {
     /// The account's email address (`username` is accepted too, as in the form).
     #[serde(alias = "username")]
-    pub email: String,
-    pub password: String,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    /// A refresh token from an earlier answer: trades it for new tokens instead.
+    pub refresh_token: Option<String>,
 }
 
 /// An account.
@@ -86,18 +89,83 @@ impl From<RegisteredUser> for UserResponse {
 
 /// An OAuth2 token response (snake_case, as OAuth2 clients expect).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl", "token_type": "bearer", "expires_in": 3600}))]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+    "token_type": "bearer",
+    "expires_in": 900,
+    "refresh_token": "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    "refresh_expires_in": 2_592_000
+}))]
 pub struct TokenResponse {
+    /// A bearer token for the API, naming the session (`sid`).
     pub access_token: String,
     /// Always `bearer`.
     pub token_type: &'static str,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Trades for new tokens at the token endpoint, once: every refresh answers a new
+    /// one, and presenting a spent one again ends the session.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: u64,
 }
 
-impl From<AccessToken> for TokenResponse {
-    fn from(token: AccessToken) -> Self {
-        Self { access_token: token.token, token_type: "bearer", expires_in: token.expires_in_seconds }
+impl From<Grant> for TokenResponse {
+    fn from(grant: Grant) -> Self {
+        Self {
+            access_token: grant.access.token,
+            token_type: "bearer",
+            expires_in: grant.access.expires_in_seconds,
+            refresh_token: grant.refresh_token,
+            refresh_expires_in: grant.refresh_expires_in_seconds,
+        }
+    }
+}
+
+/// A session: one signed-in device of the user.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "id": "5d3c8f1e-2a4b-4c6d-8e9f-0a1b2c3d4e5f",
+    "createdAt": "2026-12-02T10:00:00Z",
+    "lastUsedAt": "2026-12-02T10:14:59Z",
+    "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+    "current": true
+}))]
+pub struct SessionResponse {
+    /// The `sid` claim of the session's access tokens.
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The last login or refresh.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_used_at: OffsetDateTime,
+    /// The first 256 characters of the `User-Agent` of the login that opened it.
+    pub user_agent: Option<String>,
+    /// Whether the request's own token belongs to this session.
+    pub current: bool,
+}
+
+/// The signed-in user's live sessions, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionListResponse {
+    pub sessions: Vec<SessionResponse>,
+}
+
+impl SessionListResponse {
+    pub(super) fn new(sessions: Vec<SessionView>, current: Uuid) -> Self {
+        Self {
+            sessions: sessions
+                .into_iter()
+                .map(|session| SessionResponse {
+                    id: session.id.as_uuid(),
+                    created_at: session.created_at,
+                    last_used_at: session.last_used_at,
+                    user_agent: session.user_agent.map(|agent| agent.as_str().to_owned()),
+                    current: session.id.as_uuid() == current,
+                })
+                .collect(),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Maps every error of the accounts use cases to its HTTP answer. No wildcard arms:
 //! a new error variant does not compile until it has an answer.
 
-use taskdeck_accounts::application::{ChangeEmailError, LoginError, RegisterError};
+use taskdeck_accounts::application::{ChangeEmailError, EndSessionError, LoginError, RefreshError, RegisterError};
 use taskdeck_kernel::StoreError;
 use taskdeck_platform_http::ApiError;
 
@@ -30,6 +30,24 @@ pub(super) fn login_error(error: &LoginError) -> ApiError {
         LoginError::InvalidCredentials => ApiError::unauthorized("Invalid email or password"),
         LoginError::Hashing(_) | LoginError::Token(_) => ApiError::internal(error),
         LoginError::Store(store) => store_error(store),
+    }
+}
+
+pub(super) fn refresh_error(error: &RefreshError) -> ApiError {
+    match error {
+        RefreshError::InvalidGrant(reason) => {
+            tracing::info!(%reason, "refused a refresh token");
+            ApiError::invalid_grant()
+        }
+        RefreshError::Token(_) => ApiError::internal(error),
+        RefreshError::Store(store) => store_error(store),
+    }
+}
+
+pub(super) fn end_session_error(error: &EndSessionError) -> ApiError {
+    match error {
+        EndSessionError::NotFound => ApiError::not_found("Session not found"),
+        EndSessionError::Store(store) => store_error(store),
     }
 }
 

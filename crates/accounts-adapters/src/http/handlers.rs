@@ -1,20 +1,22 @@
 //! Handlers of the accounts routes: extract, call the use case, map the outcome.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use taskdeck_accounts::application::{
-    AccountQueries, AccountsStore, ChangeEmail, change_email as change_email_use_case, log_in as log_in_use_case,
-    register_user,
+    AccountQueries, AccountsStore, ChangeEmail, EndSessionError, SessionTokens, change_email as change_email_use_case,
+    end_session as end_session_use_case, log_in as log_in_use_case, refresh_session, register_user,
 };
-use taskdeck_platform_http::{ApiError, ApiJson, CurrentUser, Problem};
+use taskdeck_accounts::domain::SessionId;
+use taskdeck_platform_http::{ApiError, ApiJson, CurrentSession, CurrentUser, Problem};
 
 use super::AccountsState;
-use super::dto::{ChangeEmailRequest, LoginJson, MeResponse, RegisterRequest, TokenResponse, UserResponse};
-use super::errors::{change_email_error, login_error, register_error, store_error};
-use super::login_form::LoginCredentials;
-use super::login_form::LoginForm;
+use super::dto::{
+    ChangeEmailRequest, LoginJson, MeResponse, RegisterRequest, SessionListResponse, TokenResponse, UserResponse,
+};
+use super::errors::{change_email_error, end_session_error, login_error, refresh_error, register_error, store_error};
+use super::login_form::{LoginForm, TokenRequest};
 
 /// Register an account.
 ///
@@ -54,10 +56,14 @@ where
     Ok(response)
 }
 
-/// Log in and receive an access token.
+/// Log in, or refresh: receive an access token and a refresh token.
 ///
-/// Takes an OAuth2 password-grant form (`username` is the email address) or a JSON
-/// body. Unknown addresses and wrong passwords get the same answer, in the same time.
+/// The token endpoint of OAuth2's password grant (`username` is the email address) and
+/// refresh-token grant. A login opens a session (see the session list); a refresh
+/// answers new tokens of the same session and spends the presented refresh token:
+/// presenting a spent one again is taken for theft and ends the whole session.
+/// Unknown addresses and wrong passwords get the same answer, in the same time. JSON
+/// bodies are accepted too: `{"email", "password"}` or `{"refreshToken"}`.
 #[utoipa::path(
     post,
     path = "/api/users/login",
@@ -69,27 +75,133 @@ where
         (LoginJson = "application/json", example = json!({"email": "test@email.com", "password": "password"}))
     )),
     responses(
-        (status = 200, description = "A bearer token", body = TokenResponse),
+        (status = 200, description = "An access token and the session's refresh token", body = TokenResponse),
         (status = 400, description = "The body is neither a form nor JSON", body = Problem,
             content_type = "application/problem+json"),
-        (status = 401, description = "Invalid email or password", body = Problem, content_type = "application/problem+json",
+        (status = 401, description = "Invalid email or password; or, for a refresh, a refresh token that is \
+            wrong, expired, already used (the session is then revoked) or of a revoked session (`error` is \
+            `invalid_grant`)", body = Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:taskdeck:problem:unauthorized", "title": "Unauthorized", "status": 401,
                 "detail": "Invalid email or password"})),
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is missing", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing, or the grant type is not supported", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn log_in<S>(
     State(state): State<AccountsState<S>>,
-    LoginCredentials(request): LoginCredentials,
+    request: TokenRequest,
 ) -> Result<Json<TokenResponse>, ApiError>
 where
     S: AccountsStore + AccountQueries + Clone,
 {
-    let token = log_in_use_case(&state.store, &state.hasher, &state.tokens, request)
+    let tokens = SessionTokens { access: &state.tokens, refresh: &state.refresh_tokens };
+    let grant = match request {
+        TokenRequest::Password(request) => {
+            log_in_use_case(&state.store, &state.hasher, tokens, state.clock.as_ref(), request)
+                .await
+                .map_err(|error| login_error(&error))?
+        }
+        TokenRequest::Refresh(presented) => refresh_session(&state.store, tokens, state.clock.as_ref(), &presented)
+            .await
+            .map_err(|error| refresh_error(&error))?,
+    };
+    Ok(Json(TokenResponse::from(grant)))
+}
+
+/// Log out: end the session of the presented access token.
+///
+/// Its refresh token and every access token it issued are refused from then on, at
+/// once on this instance and within a second or two on every other.
+#[utoipa::path(
+    post,
+    path = "/api/users/logout",
+    tag = "accounts",
+    operation_id = "logOut",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session is ended"),
+        (status = 401, description = "Missing, malformed, expired or revoked token", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn log_out<S>(
+    State(state): State<AccountsState<S>>,
+    current: CurrentSession,
+) -> Result<StatusCode, ApiError>
+where
+    S: AccountsStore + AccountQueries + Clone,
+{
+    let session = SessionId::from_uuid(current.session);
+    match end_session_use_case(&state.store, state.clock.as_ref(), current.user, session).await {
+        Ok(()) => {
+            state.authenticator.forget(current.session);
+            Ok(StatusCode::NO_CONTENT)
+        }
+        // Revoked between the token check and now: the token is as good as revoked.
+        Err(EndSessionError::NotFound) => Err(ApiError::invalid_token()),
+        Err(error) => Err(end_session_error(&error)),
+    }
+}
+
+/// The signed-in user's sessions.
+///
+/// Every session that is neither ended nor past its refresh token's expiry, newest
+/// first; `current` marks the one the request's token belongs to.
+#[utoipa::path(
+    get,
+    path = "/api/users/me/sessions",
+    tag = "accounts",
+    operation_id = "listSessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The live sessions, newest first", body = SessionListResponse),
+        (status = 401, description = "Missing, malformed, expired or revoked token", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn list_sessions<S>(
+    State(state): State<AccountsState<S>>,
+    current: CurrentSession,
+) -> Result<Json<SessionListResponse>, ApiError>
+where
+    S: AccountsStore + AccountQueries + Clone,
+{
+    let sessions =
+        state.store.sessions_of(current.user, state.clock.now()).await.map_err(|error| store_error(&error))?;
+    Ok(Json(SessionListResponse::new(sessions, current.session)))
+}
+
+/// End one of the signed-in user's sessions (another device, or this one: a logout).
+#[utoipa::path(
+    delete,
+    path = "/api/users/me/sessions/{id}",
+    tag = "accounts",
+    operation_id = "endSession",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "The session is ended"),
+        (status = 401, description = "Missing, malformed, expired or revoked token", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 404, description = "Not one of the user's live sessions (or not a session id at all)", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn end_session<S>(
+    State(state): State<AccountsState<S>>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError>
+where
+    S: AccountsStore + AccountQueries + Clone,
+{
+    let session: SessionId = id.parse().map_err(|_| ApiError::not_found("Session not found"))?;
+    end_session_use_case(&state.store, state.clock.as_ref(), current.user, session)
         .await
-        .map_err(|error| login_error(&error))?;
-    Ok(Json(TokenResponse::from(token)))
+        .map_err(|error| end_session_error(&error))?;
+    state.authenticator.forget(session.as_uuid());
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The signed-in user and their projects.

@@ -12,16 +12,18 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use taskdeck_accounts::application::{AccountQueries, AccountsStore};
 use taskdeck_kernel::{Clock, StoreError, UserId};
-use taskdeck_platform::JwtAuthority;
+use taskdeck_platform::Authenticator;
 use taskdeck_platform_http::endpoint;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use dto::{
-    ChangeEmailRequest, LoginJson, MeResponse, OwnedProjectResponse, RegisterRequest, TokenResponse, UserResponse,
+    ChangeEmailRequest, LoginJson, MeResponse, OwnedProjectResponse, RegisterRequest, SessionListResponse,
+    SessionResponse, TokenResponse, UserResponse,
 };
 pub use login_form::LoginForm;
 
+use crate::tokens::OpaqueRefreshTokens;
 use crate::{Argon2Hasher, JwtTokens};
 
 /// A project as listed on the account page: the only thing accounts needs to know
@@ -46,7 +48,8 @@ pub struct AccountsState<S> {
     pub store: S,
     pub hasher: Argon2Hasher,
     pub tokens: JwtTokens,
-    pub authority: Arc<JwtAuthority>,
+    pub refresh_tokens: OpaqueRefreshTokens,
+    pub authenticator: Authenticator,
     pub clock: Arc<dyn Clock>,
     pub owned_projects: Arc<dyn OwnedProjects>,
 }
@@ -57,7 +60,8 @@ impl<S: Clone> Clone for AccountsState<S> {
             store: self.store.clone(),
             hasher: self.hasher.clone(),
             tokens: self.tokens.clone(),
-            authority: Arc::clone(&self.authority),
+            refresh_tokens: self.refresh_tokens,
+            authenticator: self.authenticator.clone(),
             clock: Arc::clone(&self.clock),
             owned_projects: Arc::clone(&self.owned_projects),
         }
@@ -70,9 +74,9 @@ impl<S> std::fmt::Debug for AccountsState<S> {
     }
 }
 
-impl<S> FromRef<AccountsState<S>> for Arc<JwtAuthority> {
+impl<S> FromRef<AccountsState<S>> for Authenticator {
     fn from_ref(state: &AccountsState<S>) -> Self {
-        Arc::clone(&state.authority)
+        state.authenticator.clone()
     }
 }
 
@@ -84,11 +88,17 @@ where
     OpenApiRouter::with_openapi(AccountsApi::openapi())
         .routes(endpoint!(handlers::register::<S>))
         .routes(endpoint!(handlers::log_in::<S>))
+        .routes(endpoint!(handlers::log_out::<S>))
         .routes(endpoint!(handlers::me::<S>))
         .routes(endpoint!(handlers::change_email::<S>))
+        .routes(endpoint!(handlers::list_sessions::<S>))
+        .routes(endpoint!(handlers::end_session::<S>))
 }
 
 /// What the OpenAPI document says of the context beyond its operations.
 #[derive(OpenApi)]
-#[openapi(tags((name = "accounts", description = "Registration, login and the signed-in user's account")))]
+#[openapi(tags((
+    name = "accounts",
+    description = "Registration, login and sessions (refresh tokens that rotate), and the signed-in user's account"
+)))]
 struct AccountsApi;

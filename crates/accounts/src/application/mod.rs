@@ -1,14 +1,19 @@
 //! Use cases of the accounts context, one module each, and the ports they drive.
 
 pub mod change_email;
+pub mod end_session;
 pub mod login;
 pub mod ports;
+pub mod refresh;
 pub mod register;
 
 pub use change_email::{ChangeEmail, ChangeEmailError, change_email};
-pub use login::{LoginError, LoginRequest, log_in};
+pub use end_session::{EndSessionError, end_session};
+pub use login::{LoginError, LoginRequest, SessionTokens, log_in};
 pub use ports::{
-    AccessToken, AccountQueries, AccountsStore, AccountsTransaction, Credentials, HashingError, PasswordHasher,
-    TokenError, TokenIssuer, UserProfile, UserStoreError,
+    AccessToken, AccountQueries, AccountsStore, AccountsTransaction, Credentials, Grant, HashingError,
+    IssuedRefreshToken, PasswordHasher, RefreshTokens, SessionView, TokenError, TokenIssuer, UserProfile,
+    UserStoreError,
 };
+pub use refresh::{InvalidGrant, RefreshError, refresh_session};
 pub use register::{RegisterError, RegisterUser, RegisteredUser, register_user};

@@ -1,11 +1,13 @@
 //! Ports of the accounts context: what its use cases need from the outside world.
 
 use std::future::Future;
+use std::time::Duration;
 
 use taskdeck_kernel::{EmailAddress, StoreError, UserId};
 use thiserror::Error;
+use time::OffsetDateTime;
 
-use crate::domain::{PasswordHash, User};
+use crate::domain::{PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, User, UserAgent};
 
 /// Errors of the user repository beyond plain storage failures.
 #[derive(Debug, Error)]
@@ -65,6 +67,37 @@ pub trait AccountsTransaction: Send {
     /// stored version is no longer the one the account was loaded at.
     fn save(&mut self, user: &mut User) -> impl Future<Output = Result<(), UserStoreError>> + Send;
 
+    /// Stores a newly opened session with its live refresh token.
+    ///
+    /// # Errors
+    /// `StoreError::Conflict` if the id is taken, `Backend` on a storage failure.
+    fn add_session(&mut self, session: &mut Session) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The session that issued the refresh token with this digest, and whether it is
+    /// the session's live token or one a refresh spent. The session stays locked until
+    /// the unit of work ends, so two refreshes with one token run one after the other.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure; an unknown digest is `Ok(None)`.
+    fn session_by_refresh_token(
+        &mut self,
+        digest: &RefreshDigest,
+    ) -> impl Future<Output = Result<Option<(Session, PresentedToken)>, StoreError>> + Send;
+
+    /// Loads a session, revoked or not.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure; an unknown session is `Ok(None)`.
+    fn session(&mut self, id: SessionId) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    /// Stores the changes of a loaded session: its live refresh token, the tokens it
+    /// spent, its last use and its revocation.
+    ///
+    /// # Errors
+    /// `StoreError::Conflict` when the stored version is no longer the one the session
+    /// was loaded at; `Backend` on a storage failure.
+    fn save_session(&mut self, session: &mut Session) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Makes every change of this unit of work durable, atomically.
     ///
     /// # Errors
@@ -113,11 +146,55 @@ pub struct AccessToken {
 #[error("issuing the access token failed: {0}")]
 pub struct TokenError(pub String);
 
-/// Issues bearer tokens for authenticated users.
+/// Issues bearer access tokens for a user's session.
 pub trait TokenIssuer: Send + Sync + 'static {
+    /// An access token naming `user` and `session`.
+    ///
     /// # Errors
     /// `TokenError` when signing fails.
-    fn issue(&self, user: UserId) -> Result<AccessToken, TokenError>;
+    fn issue(&self, user: UserId, session: SessionId) -> Result<AccessToken, TokenError>;
+}
+
+/// A refresh token as the client receives it, and the digest it is stored as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedRefreshToken {
+    pub token: String,
+    pub digest: RefreshDigest,
+}
+
+/// Makes opaque refresh tokens and recognises presented ones.
+pub trait RefreshTokens: Send + Sync + 'static {
+    /// A fresh token of at least 256 random bits.
+    ///
+    /// # Errors
+    /// `TokenError` when no randomness is available.
+    fn mint(&self) -> Result<IssuedRefreshToken, TokenError>;
+
+    /// The digest a presented token is stored under; `None` when the text cannot be a
+    /// token of ours at all.
+    fn digest(&self, presented: &str) -> Option<RefreshDigest>;
+
+    /// How long a refresh token is valid after it is issued.
+    fn lifetime(&self) -> Duration;
+}
+
+/// What a login or a refresh grants: an access token and the session's new refresh
+/// token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub session: SessionId,
+    pub access: AccessToken,
+    pub refresh_token: String,
+    pub refresh_expires_in_seconds: u64,
+}
+
+/// A session as listed to its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    pub id: SessionId,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: OffsetDateTime,
+    pub user_agent: Option<UserAgent>,
 }
 
 /// An account as shown to its owner.
@@ -132,4 +209,30 @@ pub trait AccountQueries: Send + Sync + 'static {
     /// # Errors
     /// `StoreError::Backend` on a storage failure; an unknown account is `Ok(None)`.
     fn profile(&self, id: UserId) -> impl Future<Output = Result<Option<UserProfile>, StoreError>> + Send;
+
+    /// The user's sessions that are neither revoked nor past their refresh token's
+    /// expiry at `now`, newest first.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn sessions_of(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<SessionView>, StoreError>> + Send;
+
+    /// The user of a session that is not revoked; `None` for a revoked or unknown one.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn live_session_owner(&self, id: SessionId) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
+
+    /// The sessions revoked at or after `since`, for instances that cache live sessions.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn sessions_revoked_since(
+        &self,
+        since: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
 }

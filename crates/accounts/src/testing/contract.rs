@@ -3,15 +3,18 @@
 //! Each check takes a fresh, empty store. Adapters run them all with
 //! [`accounts_store_contract!`](crate::accounts_store_contract).
 
+use std::time::Duration;
+
 use taskdeck_kernel::testing::OutboxProbe;
 use taskdeck_kernel::{EmailAddress, StoreError, UserAccountCreated, UserId};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::application::{AccountsStore, AccountsTransaction, UserStoreError};
-use crate::domain::{PasswordHash, User};
+use crate::application::{AccountQueries, AccountsStore, AccountsTransaction, UserStoreError};
+use crate::domain::{PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, User, UserAgent};
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 10:15:00 UTC);
+const DAY: Duration = Duration::from_secs(86_400);
 
 fn new_user(email: &str) -> User {
     User::register(
@@ -147,6 +150,122 @@ pub async fn events_are_written_to_the_outbox_with_the_user<S: AccountsStore + O
     assert_eq!(events[0].aggregate_id, user.id().to_string());
 }
 
+fn digest(byte: u8) -> RefreshDigest {
+    RefreshDigest::from_bytes([byte; 32])
+}
+
+/// Opens and commits a session of `user` whose live token has digest `token`.
+async fn stored_session<S: AccountsStore>(store: &S, user: UserId, token: u8, at: OffsetDateTime) -> Session {
+    let mut session =
+        Session::open(SessionId::generate(), user, UserAgent::parse("Firefox/140"), digest(token), at, DAY);
+    let mut transaction = store.begin().await.expect("begin");
+    transaction.add_session(&mut session).await.expect("add session");
+    transaction.commit().await.expect("commit");
+    session
+}
+
+pub async fn an_added_session_is_found_by_its_live_refresh_token<S: AccountsStore + AccountQueries>(store: S) {
+    let user = UserId::generate();
+    let session = stored_session(&store, user, 1, NOW).await;
+
+    let mut transaction = store.begin().await.expect("begin");
+    let (found, presented) = transaction.session_by_refresh_token(&digest(1)).await.expect("load").expect("found");
+    assert_eq!(presented, PresentedToken::Live);
+    assert_eq!(found.state(), session.state());
+    assert_eq!(found.state().version, 1);
+    assert!(transaction.session_by_refresh_token(&digest(9)).await.expect("load").is_none(), "unknown token");
+    assert_eq!(transaction.session(session.id()).await.expect("load").expect("by id").state(), session.state());
+    assert_eq!(store.live_session_owner(session.id()).await.expect("query"), Some(user));
+    assert_eq!(store.live_session_owner(SessionId::generate()).await.expect("query"), None);
+}
+
+pub async fn a_saved_refresh_spends_the_old_token_and_makes_the_new_one_live<S: AccountsStore>(store: S) {
+    let session = stored_session(&store, UserId::generate(), 1, NOW).await;
+    let later = NOW + Duration::from_secs(60);
+
+    let mut transaction = store.begin().await.expect("begin");
+    let (mut loaded, presented) = transaction.session_by_refresh_token(&digest(1)).await.expect("load").expect("found");
+    loaded.refresh(presented, digest(2), later, DAY).expect("refresh");
+    transaction.save_session(&mut loaded).await.expect("save");
+    transaction.commit().await.expect("commit");
+
+    let mut transaction = store.begin().await.expect("begin");
+    let (old, presented) = transaction.session_by_refresh_token(&digest(1)).await.expect("load").expect("found");
+    assert_eq!((old.id(), presented), (session.id(), PresentedToken::Spent));
+    let (new, presented) = transaction.session_by_refresh_token(&digest(2)).await.expect("load").expect("found");
+    assert_eq!(presented, PresentedToken::Live);
+    assert_eq!(new.state().refresh_expires_at, later + DAY);
+    assert_eq!(new.state().last_used_at, later);
+    assert_eq!(new.state().version, 2);
+}
+
+pub async fn a_revoked_session_is_no_longer_live_listed_or_refreshable<S: AccountsStore + AccountQueries>(store: S) {
+    let user = UserId::generate();
+    let session = stored_session(&store, user, 1, NOW).await;
+    let revoked_at = NOW + Duration::from_secs(5);
+
+    let mut transaction = store.begin().await.expect("begin");
+    let mut loaded = transaction.session(session.id()).await.expect("load").expect("found");
+    assert!(loaded.revoke(revoked_at));
+    transaction.save_session(&mut loaded).await.expect("save");
+    transaction.commit().await.expect("commit");
+
+    assert_eq!(store.live_session_owner(session.id()).await.expect("query"), None);
+    assert!(store.sessions_of(user, revoked_at).await.expect("query").is_empty());
+    assert_eq!(store.sessions_revoked_since(revoked_at).await.expect("query"), [session.id()]);
+    let after = revoked_at + Duration::from_secs(1);
+    assert!(store.sessions_revoked_since(after).await.expect("query").is_empty());
+    let mut transaction = store.begin().await.expect("begin");
+    let (reloaded, _) = transaction.session_by_refresh_token(&digest(1)).await.expect("load").expect("found");
+    assert_eq!(reloaded.state().revoked_at, Some(revoked_at));
+}
+
+pub async fn a_users_live_sessions_are_listed_newest_first<S: AccountsStore + AccountQueries>(store: S) {
+    let user = UserId::generate();
+    let first = stored_session(&store, user, 1, NOW).await;
+    let second = stored_session(&store, user, 2, NOW + Duration::from_secs(10)).await;
+    stored_session(&store, UserId::generate(), 3, NOW).await;
+
+    let listed = store.sessions_of(user, NOW + Duration::from_secs(20)).await.expect("query");
+    let ids: Vec<SessionId> = listed.iter().map(|session| session.id).collect();
+    assert_eq!(ids, [second.id(), first.id()]);
+    assert_eq!(listed[0].created_at, NOW + Duration::from_secs(10));
+    assert_eq!(listed[0].user_agent.as_ref().map(UserAgent::as_str), Some("Firefox/140"));
+    let expired = store.sessions_of(user, NOW + DAY + Duration::from_secs(5)).await.expect("query");
+    let ids: Vec<SessionId> = expired.iter().map(|session| session.id).collect();
+    assert_eq!(ids, [second.id()], "a session past its refresh token's expiry is not listed");
+}
+
+pub async fn saving_a_stale_session_is_a_conflict<S: AccountsStore>(store: S) {
+    let session = stored_session(&store, UserId::generate(), 1, NOW).await;
+
+    let mut first = store.begin().await.expect("begin");
+    let mut first_copy = first.session(session.id()).await.expect("load").expect("found");
+    first_copy.refresh(PresentedToken::Live, digest(2), NOW, DAY).expect("refresh");
+    first.save_session(&mut first_copy).await.expect("save");
+    first.commit().await.expect("commit");
+
+    let mut stale = session.clone();
+    stale.revoke(NOW);
+    let mut second = store.begin().await.expect("begin");
+    let outcome = match second.save_session(&mut stale).await {
+        Ok(()) => second.commit().await,
+        Err(error) => Err(error),
+    };
+    assert!(matches!(outcome, Err(StoreError::Conflict)), "{outcome:?}");
+}
+
+pub async fn a_session_added_in_a_dropped_unit_of_work_is_not_stored<S: AccountsStore + AccountQueries>(store: S) {
+    let mut session = Session::open(SessionId::generate(), UserId::generate(), None, digest(1), NOW, DAY);
+    {
+        let mut transaction = store.begin().await.expect("begin");
+        transaction.add_session(&mut session).await.expect("add");
+    }
+    assert_eq!(store.live_session_owner(session.id()).await.expect("query"), None);
+    let mut transaction = store.begin().await.expect("begin");
+    assert!(transaction.session_by_refresh_token(&digest(1)).await.expect("load").is_none());
+}
+
 /// Expands to one `#[tokio::test]` per contract check, each on a store made by
 /// `$fresh_store().await`, which returns `Option<(Store, Keep)>`: `Keep` is held until
 /// the check ends (the store's temporary database, say); `None` makes the test pass
@@ -165,6 +284,12 @@ macro_rules! accounts_store_contract {
             saving_a_stale_copy_is_a_conflict,
             a_unit_of_work_dropped_without_commit_stores_nothing,
             events_are_written_to_the_outbox_with_the_user,
+            an_added_session_is_found_by_its_live_refresh_token,
+            a_saved_refresh_spends_the_old_token_and_makes_the_new_one_live,
+            a_revoked_session_is_no_longer_live_listed_or_refreshable,
+            a_users_live_sessions_are_listed_newest_first,
+            saving_a_stale_session_is_a_conflict,
+            a_session_added_in_a_dropped_unit_of_work_is_not_stored,
         );
     };
     (@checks $fresh_store:path; $($check:ident),+ $(,)?) => {

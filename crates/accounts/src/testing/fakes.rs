@@ -2,15 +2,20 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use taskdeck_kernel::testing::OutboxProbe;
 use taskdeck_kernel::{EmailAddress, EventEnvelope, RecordedEvent, StoreError, UserId};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::application::{
-    AccessToken, AccountQueries, AccountsStore, AccountsTransaction, Credentials, HashingError, PasswordHasher,
-    TokenError, TokenIssuer, UserProfile, UserStoreError,
+    AccessToken, AccountQueries, AccountsStore, AccountsTransaction, Credentials, HashingError, IssuedRefreshToken,
+    PasswordHasher, RefreshTokens, SessionView, TokenError, TokenIssuer, UserProfile, UserStoreError,
 };
-use crate::domain::{PasswordHash, PlainPassword, User};
+use crate::domain::{
+    PasswordHash, PlainPassword, PresentedToken, RefreshDigest, Session, SessionId, SessionState, User,
+};
 
 #[derive(Debug, Clone)]
 struct StoredUser {
@@ -22,6 +27,9 @@ struct StoredUser {
 #[derive(Debug, Default)]
 struct State {
     users: HashMap<UserId, StoredUser>,
+    sessions: HashMap<SessionId, SessionState>,
+    /// Every refresh token issued, with its session and whether a refresh spent it.
+    refresh_tokens: HashMap<RefreshDigest, (SessionId, bool)>,
     outbox: Vec<EventEnvelope>,
 }
 
@@ -42,13 +50,24 @@ impl InMemoryAccounts {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Every stored session, revoked or not.
+    #[must_use]
+    pub fn all_sessions(&self) -> Vec<SessionState> {
+        self.lock().sessions.values().cloned().collect()
+    }
 }
 
 impl AccountsStore for InMemoryAccounts {
     type Transaction = InMemoryAccountsTransaction;
 
     async fn begin(&self) -> Result<Self::Transaction, StoreError> {
-        Ok(InMemoryAccountsTransaction { store: self.clone(), staged: HashMap::new(), events: Vec::new() })
+        Ok(InMemoryAccountsTransaction {
+            store: self.clone(),
+            staged: HashMap::new(),
+            staged_sessions: HashMap::new(),
+            events: Vec::new(),
+        })
     }
 
     async fn credentials(&self, email: &EmailAddress) -> Result<Option<Credentials>, StoreError> {
@@ -62,6 +81,40 @@ impl AccountsStore for InMemoryAccounts {
 impl AccountQueries for InMemoryAccounts {
     async fn profile(&self, id: UserId) -> Result<Option<UserProfile>, StoreError> {
         Ok(self.lock().users.get(&id).map(|stored| UserProfile { id, email: stored.email.as_str().to_owned() }))
+    }
+
+    async fn sessions_of(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<SessionView>, StoreError> {
+        let mut live: Vec<SessionState> = self
+            .lock()
+            .sessions
+            .values()
+            .filter(|session| session.user == user && session.revoked_at.is_none() && session.refresh_expires_at > now)
+            .cloned()
+            .collect();
+        live.sort_by_key(|session| std::cmp::Reverse((session.created_at, session.id)));
+        Ok(live
+            .into_iter()
+            .map(|session| SessionView {
+                id: session.id,
+                created_at: session.created_at,
+                last_used_at: session.last_used_at,
+                user_agent: session.user_agent,
+            })
+            .collect())
+    }
+
+    async fn live_session_owner(&self, id: SessionId) -> Result<Option<UserId>, StoreError> {
+        Ok(self.lock().sessions.get(&id).filter(|session| session.revoked_at.is_none()).map(|session| session.user))
+    }
+
+    async fn sessions_revoked_since(&self, since: OffsetDateTime) -> Result<Vec<SessionId>, StoreError> {
+        Ok(self
+            .lock()
+            .sessions
+            .values()
+            .filter(|session| session.revoked_at.is_some_and(|revoked| revoked >= since))
+            .map(|session| session.id)
+            .collect())
     }
 }
 
@@ -77,6 +130,9 @@ pub struct InMemoryAccountsTransaction {
     store: InMemoryAccounts,
     /// New state per user, with the version it must still have at commit (None = new).
     staged: HashMap<UserId, (StoredUser, Option<i64>)>,
+    /// New state per session, the version it must still have (None = new), and the
+    /// refresh tokens it spent.
+    staged_sessions: HashMap<SessionId, (SessionState, Option<i64>, Vec<RefreshDigest>)>,
     events: Vec<EventEnvelope>,
 }
 
@@ -132,8 +188,48 @@ impl AccountsTransaction for InMemoryAccountsTransaction {
         self.stage(user, Some(version))
     }
 
+    async fn add_session(&mut self, session: &mut Session) -> Result<(), StoreError> {
+        if self.store.lock().sessions.contains_key(&session.id()) || self.staged_sessions.contains_key(&session.id()) {
+            return Err(StoreError::Conflict);
+        }
+        session.mark_saved();
+        self.staged_sessions.insert(session.id(), (session.state().clone(), None, Vec::new()));
+        Ok(())
+    }
+
+    async fn session_by_refresh_token(
+        &mut self,
+        digest: &RefreshDigest,
+    ) -> Result<Option<(Session, PresentedToken)>, StoreError> {
+        let state = self.store.lock();
+        let Some((id, spent)) = state.refresh_tokens.get(digest) else { return Ok(None) };
+        let presented = if *spent { PresentedToken::Spent } else { PresentedToken::Live };
+        Ok(state.sessions.get(id).map(|stored| (Session::restore(stored.clone()), presented)))
+    }
+
+    async fn session(&mut self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        let stored = match self.staged_sessions.get(&id) {
+            Some((stored, _, _)) => Some(stored.clone()),
+            None => self.store.lock().sessions.get(&id).cloned(),
+        };
+        Ok(stored.map(Session::restore))
+    }
+
+    async fn save_session(&mut self, session: &mut Session) -> Result<(), StoreError> {
+        let expected = session.state().version;
+        let spent = session.spent_tokens().to_vec();
+        session.mark_saved();
+        self.staged_sessions.insert(session.id(), (session.state().clone(), Some(expected), spent));
+        Ok(())
+    }
+
     async fn commit(self) -> Result<(), StoreError> {
         let mut state = self.store.lock();
+        for (id, (_, expected, _)) in &self.staged_sessions {
+            if state.sessions.get(id).map(|session| session.version) != *expected {
+                return Err(StoreError::Conflict);
+            }
+        }
         for (id, (stored, expected)) in &self.staged {
             let current = state.users.get(id).map(|user| user.version);
             if current != *expected {
@@ -145,6 +241,13 @@ impl AccountsTransaction for InMemoryAccountsTransaction {
         }
         for (id, (stored, _)) in self.staged {
             state.users.insert(id, stored);
+        }
+        for (id, (stored, _, spent)) in self.staged_sessions {
+            for digest in spent {
+                state.refresh_tokens.insert(digest, (id, true));
+            }
+            state.refresh_tokens.insert(stored.refresh, (id, false));
+            state.sessions.insert(id, stored);
         }
         state.outbox.extend(self.events);
         Ok(())
@@ -165,12 +268,43 @@ impl PasswordHasher for FakeHasher {
     }
 }
 
-/// Issues `token-for-<user id>`.
+/// Issues `token-for-<user id>-in-<session id>`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FakeTokens;
 
 impl TokenIssuer for FakeTokens {
-    fn issue(&self, user: UserId) -> Result<AccessToken, TokenError> {
-        Ok(AccessToken { token: format!("token-for-{user}"), expires_in_seconds: 3600 })
+    fn issue(&self, user: UserId, session: SessionId) -> Result<AccessToken, TokenError> {
+        Ok(AccessToken { token: format!("token-for-{user}-in-{session}"), expires_in_seconds: 900 })
+    }
+}
+
+/// Mints `refresh-<uuid>`, whose digest is the UUID's bytes twice over.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FakeRefreshTokens;
+
+impl FakeRefreshTokens {
+    pub const LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+
+    fn digest_of(id: Uuid) -> RefreshDigest {
+        let mut bytes = [0_u8; 32];
+        bytes[..16].copy_from_slice(id.as_bytes());
+        bytes[16..].copy_from_slice(id.as_bytes());
+        RefreshDigest::from_bytes(bytes)
+    }
+}
+
+impl RefreshTokens for FakeRefreshTokens {
+    fn mint(&self) -> Result<IssuedRefreshToken, TokenError> {
+        let id = Uuid::new_v4();
+        Ok(IssuedRefreshToken { token: format!("refresh-{id}"), digest: Self::digest_of(id) })
+    }
+
+    fn digest(&self, presented: &str) -> Option<RefreshDigest> {
+        let id = presented.strip_prefix("refresh-").and_then(|id| Uuid::parse_str(id).ok())?;
+        Some(Self::digest_of(id))
+    }
+
+    fn lifetime(&self) -> Duration {
+        Self::LIFETIME
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use taskdeck_kernel::Clock;
-use taskdeck_platform::JwtAuthority;
+use taskdeck_platform::Authenticator;
 use taskdeck_platform_http::endpoint;
 use taskdeck_projects::application::{ProjectQueries, ProjectsStore};
 use utoipa::OpenApi;
@@ -25,13 +25,13 @@ pub use dto::{
 /// What the projects routes need.
 pub struct ProjectsState<S> {
     pub store: S,
-    pub authority: Arc<JwtAuthority>,
+    pub authenticator: Authenticator,
     pub clock: Arc<dyn Clock>,
 }
 
 impl<S: Clone> Clone for ProjectsState<S> {
     fn clone(&self) -> Self {
-        Self { store: self.store.clone(), authority: Arc::clone(&self.authority), clock: Arc::clone(&self.clock) }
+        Self { store: self.store.clone(), authenticator: self.authenticator.clone(), clock: Arc::clone(&self.clock) }
     }
 }
 
@@ -41,9 +41,9 @@ impl<S> std::fmt::Debug for ProjectsState<S> {
     }
 }
 
-impl<S> FromRef<ProjectsState<S>> for Arc<JwtAuthority> {
+impl<S> FromRef<ProjectsState<S>> for Authenticator {
     fn from_ref(state: &ProjectsState<S>) -> Self {
-        Arc::clone(&state.authority)
+        state.authenticator.clone()
     }
 }
 

@@ -20,8 +20,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
     let address = listener.local_addr().context("cannot read the bound address")?;
     let database = open_database(&args.database).await?;
-    let settings =
-        Settings { jwt_secret: args.jwt_secret, access_token_lifetime: Duration::from_secs(args.access_token_ttl) };
+    let settings = Settings {
+        jwt_secret: args.jwt_secret,
+        access_token_lifetime: Duration::from_secs(args.access_token_ttl),
+        refresh_token_lifetime: Duration::from_secs(args.refresh_token_ttl),
+    };
     let application = database.compose(&settings).await?;
 
     // Listen for the signals before announcing the address: whoever waits for that line
@@ -29,7 +32,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_requested().context("cannot listen for SIGTERM and Ctrl-C")?;
 
     let (stop_relay, relay_stopped) = watch::channel(false);
-    let relay = application.spawn_relay(relay_stopped);
+    let background = application.spawn_background(relay_stopped);
 
     tracing::info!("listening on http://{address}");
     axum::serve(listener, application.router.clone())
@@ -39,7 +42,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     tracing::info!("in-flight requests finished; stopping the outbox relay");
     let _ = stop_relay.send(true);
-    if tokio::time::timeout(RELAY_GRACE, relay).await.is_err() {
+    if tokio::time::timeout(RELAY_GRACE, background).await.is_err() {
         tracing::warn!("the outbox relay did not stop in time; undelivered events stay in the outbox");
     }
     database.close().await;

@@ -16,8 +16,13 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
             answer 404, exactly like projects that do not exist. Request bodies are limited to 64 KiB (413). \
             A path id that is not a positive integer names no resource (404). Timestamps are RFC 3339 in UTC \
             with microsecond precision when they have it.\n\n\
-            Access tokens are stateless HS256 JWTs: they stay valid until they expire (default one hour), \
-            unless the signing key changes, or the account they were issued for no longer exists.",
+            A login opens a session and answers an access token (a JWT naming the session in `sid`, valid 15 \
+            minutes by default) and a refresh token (opaque, valid 30 days by default). Trade the refresh token \
+            at the same endpoint (`grant_type=refresh_token`) for new tokens before the access token expires: \
+            every refresh answers a new refresh token and spends the old one, and presenting a spent one again \
+            ends the whole session (a stolen copy is useless once either party refreshes). Logging out, ending a \
+            session from the session list, or anything that revokes a session makes its tokens answer 401 at \
+            once on the instance that did it and within 2 seconds on every other instance of one database.",
         license(name = "MIT")
     ),
     components(schemas(Problem, FieldError))

@@ -35,7 +35,8 @@ async fn a_newcomer_registers_logs_in_finds_the_starter_project_and_completes_a_
 
     let login = api.login_form("newcomer@example.com", PASSWORD).await.expect(200);
     assert_eq!(login.body["token_type"], "bearer");
-    assert_eq!(login.body["expires_in"], 3600);
+    assert_eq!(login.body["expires_in"], 900);
+    assert_eq!(login.body["refresh_expires_in"], 30 * 86_400);
     let token = login.body["access_token"].as_str().expect("access token").to_owned();
 
     let starter = api.starter_project(&token).await;

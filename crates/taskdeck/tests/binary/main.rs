@@ -9,4 +9,5 @@ mod durability;
 mod http;
 mod instances;
 mod lifecycle;
+mod sessions;
 mod upgrade;

@@ -29,7 +29,7 @@ pub const STARTER_PROJECT: &str = "My first project";
 
 /// Variables of taskdeck's configuration, removed from every child's environment so
 /// the developer's shell cannot change what a test runs.
-const TASKDECK_VARIABLES: [&str; 8] = [
+const TASKDECK_VARIABLES: [&str; 9] = [
     "TASKDECK_DATABASE_URL",
     "TASKDECK_DATABASE_POOL_SIZE",
     "TASKDECK_DATABASE_READ_POOL_SIZE",
@@ -38,6 +38,7 @@ const TASKDECK_VARIABLES: [&str; 8] = [
     "TASKDECK_BIND",
     "TASKDECK_JWT_SECRET",
     "TASKDECK_ACCESS_TOKEN_TTL",
+    "TASKDECK_REFRESH_TOKEN_TTL",
 ];
 
 /// `sqlite://DIR/taskdeck.db`.

@@ -46,6 +46,17 @@ impl Deref for TestApp {
 pub struct User {
     pub id: String,
     pub token: String,
+    pub refresh_token: String,
+    /// The session of the login (the access token's `sid`).
+    pub session: String,
+}
+
+/// The claims of a JWT, read without checking anything.
+pub fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
 }
 
 impl TestApp {
@@ -75,9 +86,12 @@ impl TestApp {
         self.deliver_events().await;
         let login = self.login(email, PASSWORD).await;
         assert_eq!(login.status, StatusCode::OK, "{login:?}");
+        let token = login.body["access_token"].as_str().expect("access token").to_owned();
         User {
             id: registered.body["id"].as_str().expect("user id").to_owned(),
-            token: login.body["access_token"].as_str().expect("access token").to_owned(),
+            session: claims(&token)["sid"].as_str().expect("a sid claim").to_owned(),
+            refresh_token: login.body["refresh_token"].as_str().expect("refresh token").to_owned(),
+            token,
         }
     }
 

@@ -9,4 +9,5 @@ mod accounts;
 mod errors;
 mod openapi;
 mod projects;
+mod sessions;
 mod tasks;

@@ -29,13 +29,16 @@ const fn op(
 }
 
 /// Every operation of the contract.
-const CONTRACT: [Operation; 18] = [
+const CONTRACT: [Operation; 21] = [
     op("get", "/health", false, "200", &[], false),
     op("get", "/ready", false, "200", &["503"], false),
     op("post", "/api/users", false, "201", &["409", "422"], true),
     op("post", "/api/users/login", false, "200", &["401"], true),
     op("get", "/api/users/me", true, "200", &[], false),
     op("put", "/api/users/me", true, "200", &["409", "422"], true),
+    op("post", "/api/users/logout", true, "204", &[], false),
+    op("get", "/api/users/me/sessions", true, "200", &[], false),
+    op("delete", "/api/users/me/sessions/{id}", true, "204", &["404"], false),
     op("post", "/api/projects", true, "201", &["422"], true),
     op("get", "/api/projects", true, "200", &[], false),
     op("get", "/api/projects/{id}", true, "200", &["404"], false),
@@ -249,16 +252,16 @@ async fn the_login_operation_accepts_the_oauth2_form_and_json() {
     let content = &document["paths"]["/api/users/login"]["post"]["requestBody"]["content"];
     let form = resolve(&document, &content["application/x-www-form-urlencoded"]["schema"]);
     let fields = property_names(&document, form);
-    for field in ["grant_type", "password", "username"] {
+    for field in ["grant_type", "password", "refresh_token", "username"] {
         assert!(fields.iter().any(|f| f == field), "form lacks {field}: {fields:?}");
     }
     let json = property_names(&document, &content[JSON]["schema"]);
-    assert_eq!(json, ["email", "password"]);
+    assert_eq!(json, ["email", "password", "refreshToken"]);
     let token = property_names(
         &document,
         &document["paths"]["/api/users/login"]["post"]["responses"]["200"]["content"][JSON]["schema"],
     );
-    assert_eq!(token, ["access_token", "expires_in", "token_type"]);
+    assert_eq!(token, ["access_token", "expires_in", "refresh_expires_in", "refresh_token", "token_type"]);
 }
 
 #[tokio::test]
@@ -298,7 +301,7 @@ async fn the_documented_response_bodies_have_the_contract_shapes() {
 }
 
 #[tokio::test]
-async fn every_path_parameter_is_documented_as_an_integer() {
+async fn every_path_parameter_is_documented_with_its_type() {
     let document = document().await;
 
     for op in CONTRACT.iter().filter(|op| op.path.contains('{')) {
@@ -309,7 +312,16 @@ async fn every_path_parameter_is_documented_as_an_integer() {
                 .find(|p| p["name"] == name && p["in"] == "path")
                 .unwrap_or_else(|| panic!("{} {}: no path parameter {name}", op.method, op.path));
             assert_eq!(parameter["required"], true);
-            assert_eq!(parameter["schema"]["type"], "integer", "{} {} {name}", op.method, op.path);
+            // Projects and tasks have positive integers; sessions UUIDs.
+            let (kind, format) = if op.path.starts_with("/api/users/me/sessions") {
+                ("string", Some("uuid"))
+            } else {
+                ("integer", None)
+            };
+            assert_eq!(parameter["schema"]["type"], kind, "{} {} {name}", op.method, op.path);
+            if let Some(format) = format {
+                assert_eq!(parameter["schema"]["format"], format, "{} {} {name}", op.method, op.path);
+            }
         }
     }
 }
