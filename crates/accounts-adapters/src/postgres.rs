@@ -197,6 +197,37 @@ impl AccountsTransaction for PostgresAccountsTransaction {
         Ok(())
     }
 
+    async fn remove(&mut self, user: &mut User) -> Result<(), StoreError> {
+        let deleted = sqlx::query(sql::DELETE_USER)
+            .bind(user.id().as_uuid())
+            .bind(user.version())
+            .execute(self.0.connection())
+            .await
+            .map_err(StoreError::backend)?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        self.0.record(&user.take_events()).await?;
+        Ok(())
+    }
+
+    async fn revoke_sessions_of(
+        &mut self,
+        user: UserId,
+        except: Option<SessionId>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let spared = except.map_or_else(uuid::Uuid::nil, |session| session.as_uuid());
+        let ids: Vec<uuid::Uuid> = sqlx::query_scalar(sql::REVOKE_SESSIONS_OF)
+            .bind(now)
+            .bind(user.as_uuid())
+            .bind(spared)
+            .fetch_all(self.0.connection())
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(ids.into_iter().map(SessionId::from_uuid).collect())
+    }
+
     async fn add_session(&mut self, session: &mut Session) -> Result<(), StoreError> {
         let state = session.state();
         let connection = self.0.connection();

@@ -23,6 +23,14 @@ pub(crate) const UPDATE_USER: &str =
     "UPDATE users SET email = $1, email_normalized = $2, password_hash = $3, version = version + 1
      WHERE id = $4 AND version = $5";
 
+/// Guarded by the version the account was loaded at.
+pub(crate) const DELETE_USER: &str = "DELETE FROM users WHERE id = $1 AND version = $2";
+
+/// Every live session of a user but one (a nil id spares none).
+pub(crate) const REVOKE_SESSIONS_OF: &str = "UPDATE sessions SET revoked_at = $1, version = version + 1
+     WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3
+     RETURNING id";
+
 /// A session with its live refresh token (the one no refresh has spent).
 macro_rules! session_columns {
     () => {
@@ -104,6 +112,8 @@ pub(crate) const ALL: &[&str] = &[
     USER,
     INSERT_USER,
     UPDATE_USER,
+    DELETE_USER,
+    REVOKE_SESSIONS_OF,
     SESSION_BY_REFRESH_TOKEN,
     SESSION,
     INSERT_SESSION,

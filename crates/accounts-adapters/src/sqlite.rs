@@ -194,6 +194,39 @@ impl AccountsTransaction for SqliteAccountsTransaction {
         Ok(())
     }
 
+    async fn remove(&mut self, user: &mut User) -> Result<(), StoreError> {
+        let deleted = self
+            .0
+            .connection()
+            .execute_cached(sql::DELETE_USER, (user.id().as_uuid(), user.version()))
+            .map_err(StoreError::backend)?;
+        if deleted == 0 {
+            return Err(StoreError::Conflict);
+        }
+        self.0.record(&user.take_events())?;
+        Ok(())
+    }
+
+    async fn revoke_sessions_of(
+        &mut self,
+        user: UserId,
+        except: Option<SessionId>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let spared = except.map_or_else(uuid::Uuid::nil, |session| session.as_uuid());
+        self.0
+            .connection()
+            .prepare_cached(sql::REVOKE_SESSIONS_OF)
+            .and_then(|mut statement| {
+                statement
+                    .query_map((UnixMicros(now), user.as_uuid(), spared), |row| {
+                        row.get("id").map(SessionId::from_uuid)
+                    })?
+                    .collect()
+            })
+            .map_err(StoreError::backend)
+    }
+
     async fn add_session(&mut self, session: &mut Session) -> Result<(), StoreError> {
         let state = session.state();
         let connection = self.0.connection();

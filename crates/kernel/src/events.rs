@@ -137,6 +137,39 @@ impl DomainEvent for UserAccountCreated {
     }
 }
 
+/// Published by `accounts` when someone erases their account; `projects` reacts by
+/// erasing that user's projects and tasks. This shape is a contract: change it only by
+/// adding a new version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAccountDeleted {
+    pub user_id: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+}
+
+impl UserAccountDeleted {
+    pub const EVENT_TYPE: &'static str = "accounts.UserAccountDeleted.v1";
+}
+
+impl DomainEvent for UserAccountDeleted {
+    fn event_type(&self) -> &'static str {
+        Self::EVENT_TYPE
+    }
+
+    fn aggregate_type(&self) -> &'static str {
+        "user"
+    }
+
+    fn aggregate_id(&self) -> String {
+        self.user_id.to_string()
+    }
+
+    fn occurred_at(&self) -> OffsetDateTime {
+        self.occurred_at
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +200,22 @@ mod tests {
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["userId"], event.user_id.to_string());
         assert_eq!(json["occurredAt"], "2026-11-24T10:15:00Z");
+    }
+
+    #[test]
+    fn the_user_account_deleted_contract_uses_camel_case_json_and_the_users_aggregate() {
+        let event = UserAccountDeleted { user_id: UserId::generate(), occurred_at: datetime!(2026-12-02 10:00:00 UTC) };
+        let envelope = EventEnvelope::wrap(&event).unwrap();
+        assert_eq!(envelope.event_type, "accounts.UserAccountDeleted.v1");
+        assert_eq!(
+            (envelope.aggregate_type.as_str(), envelope.aggregate_id.clone()),
+            ("user", event.user_id.to_string())
+        );
+        assert_eq!(
+            envelope.payload,
+            serde_json::json!({"userId": event.user_id.to_string(), "occurredAt": "2026-12-02T10:00:00Z"})
+        );
+        assert_eq!(envelope.decode::<UserAccountDeleted>().unwrap(), event);
     }
 
     #[test]

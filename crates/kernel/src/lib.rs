@@ -15,7 +15,7 @@ pub mod user_id;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use email::{EmailAddress, EmailAddressError};
-pub use events::{DomainEvent, EventEnvelope, EventId, RecordedEvent, UserAccountCreated};
+pub use events::{DomainEvent, EventEnvelope, EventId, RecordedEvent, UserAccountCreated, UserAccountDeleted};
 pub use retry::{ConflictAware, retry_on_conflict};
 pub use store::StoreError;
 pub use user_id::UserId;

@@ -13,5 +13,5 @@ mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-pub use handlers::StarterProjectHandler;
+pub use handlers::{AccountErasureHandler, StarterProjectHandler};
 pub use module::{Projects, ProjectsBackend};

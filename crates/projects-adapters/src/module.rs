@@ -7,8 +7,8 @@ use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform::{Backend, ContextModule, Migration, MountError, Mounted, Platform};
 use taskdeck_projects::application::{ProjectQueries, ProjectsStore};
 
-use crate::StarterProjectHandler;
 use crate::http::{self, ProjectsState};
+use crate::{AccountErasureHandler, StarterProjectHandler};
 
 /// A backend the projects context can store its projects in.
 pub trait ProjectsBackend: Backend {
@@ -48,7 +48,10 @@ impl<B: ProjectsBackend> ContextModule<B> for Projects {
         };
         Ok(Mounted {
             routes: http::routes().with_state(state),
-            handlers: vec![Arc::new(StarterProjectHandler::new(store))],
+            handlers: vec![
+                Arc::new(StarterProjectHandler::new(store.clone())),
+                Arc::new(AccountErasureHandler::new(store)),
+            ],
         })
     }
 }

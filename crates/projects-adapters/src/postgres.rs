@@ -155,6 +155,20 @@ impl ProjectsTransaction for PostgresProjectsTransaction {
         self.write_tasks_and_events(project).await
     }
 
+    async fn erase_projects_of(&mut self, owner: UserId) -> Result<u64, StoreError> {
+        sqlx::query(sql::ERASE_TASKS_OF_OWNER)
+            .bind(owner.as_uuid())
+            .execute(self.0.connection())
+            .await
+            .map_err(backend)?;
+        let erased = sqlx::query(sql::ERASE_PROJECTS_OF_OWNER)
+            .bind(owner.as_uuid())
+            .execute(self.0.connection())
+            .await
+            .map_err(backend)?;
+        Ok(erased.rows_affected())
+    }
+
     async fn mark_event_handled(&mut self, consumer: &'static str, event: EventId) -> Result<bool, StoreError> {
         self.0.mark_event_handled(consumer, event).await
     }

@@ -40,6 +40,11 @@ pub(crate) const INSERT_TASK: &str =
 pub(crate) const UPDATE_TASK: &str =
     "UPDATE tasks SET name = $1, completed_at = $2 WHERE project_id = $3 AND number = $4";
 
+/// An erased account's tasks, then its projects (soft-deleted ones included).
+pub(crate) const ERASE_TASKS_OF_OWNER: &str =
+    "DELETE FROM tasks WHERE project_id IN (SELECT id FROM projects WHERE owner_id = $1)";
+pub(crate) const ERASE_PROJECTS_OF_OWNER: &str = "DELETE FROM projects WHERE owner_id = $1";
+
 /// The owner's live projects, for lists.
 pub(crate) const PROJECTS_OF: &str = "SELECT id, name, archived_at FROM projects
      WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY id";
@@ -66,6 +71,8 @@ pub(crate) const SHARED: &[&str] = &[
     UPDATE_PROJECT,
     INSERT_TASK,
     UPDATE_TASK,
+    ERASE_TASKS_OF_OWNER,
+    ERASE_PROJECTS_OF_OWNER,
     PROJECTS_OF,
     PROJECT_DETAILS,
     TASKS_OF_PROJECT,

@@ -179,6 +179,13 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
         self.write_tasks_and_events(project)
     }
 
+    async fn erase_projects_of(&mut self, owner: UserId) -> Result<u64, StoreError> {
+        let connection = self.0.connection();
+        connection.execute_cached(sql::ERASE_TASKS_OF_OWNER, [owner.as_uuid()]).map_err(backend)?;
+        let erased = connection.execute_cached(sql::ERASE_PROJECTS_OF_OWNER, [owner.as_uuid()]).map_err(backend)?;
+        Ok(u64::try_from(erased).unwrap_or(u64::MAX))
+    }
+
     async fn mark_event_handled(&mut self, consumer: &'static str, event: EventId) -> Result<bool, StoreError> {
         self.0.mark_event_handled(consumer, event)
     }

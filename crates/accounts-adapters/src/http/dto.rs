@@ -59,6 +59,35 @@ impl ChangeEmailRequest {
     }
 }
 
+/// `PUT /api/users/me/password`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"currentPassword": "correct horse battery", "newPassword": "staple battery horse"}))]
+pub struct ChangePasswordRequest {
+    /// The password the account has now.
+    pub current_password: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+impl ChangePasswordRequest {
+    pub(super) fn new_password(self) -> Result<(String, PlainPassword), ApiError> {
+        let new = PlainPassword::new(self.new_password)
+            .map_err(|error| ApiError::validation(vec![FieldError::new("newPassword", error)]))?;
+        Ok((self.current_password, new))
+    }
+}
+
+/// `DELETE /api/users/me`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"password": "correct horse battery"}))]
+pub struct EraseAccountRequest {
+    /// The account's password, to confirm.
+    pub password: String,
+}
+
 /// Login with a JSON body: `email` and `password`, or `refreshToken` to refresh.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

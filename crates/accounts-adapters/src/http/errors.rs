@@ -1,9 +1,11 @@
 //! Maps every error of the accounts use cases to its HTTP answer. No wildcard arms:
 //! a new error variant does not compile until it has an answer.
 
-use taskdeck_accounts::application::{ChangeEmailError, EndSessionError, LoginError, RefreshError, RegisterError};
+use taskdeck_accounts::application::{
+    ChangeEmailError, ChangePasswordError, EndSessionError, EraseAccountError, LoginError, RefreshError, RegisterError,
+};
 use taskdeck_kernel::StoreError;
-use taskdeck_platform_http::ApiError;
+use taskdeck_platform_http::{ApiError, FieldError};
 
 const EMAIL_TAKEN: &str = "This email address is already registered";
 
@@ -57,5 +59,27 @@ pub(super) fn change_email_error(error: &ChangeEmailError) -> ApiError {
         ChangeEmailError::UserNotFound => ApiError::invalid_token(),
         ChangeEmailError::EmailTaken => ApiError::conflict("email-taken", EMAIL_TAKEN),
         ChangeEmailError::Store(store) => store_error(store),
+    }
+}
+
+pub(super) fn change_password_error(error: &ChangePasswordError) -> ApiError {
+    match error {
+        ChangePasswordError::UserNotFound => ApiError::invalid_token(),
+        ChangePasswordError::WrongPassword => {
+            ApiError::validation(vec![FieldError::new("currentPassword", "does not match the account's password")])
+        }
+        ChangePasswordError::Hashing(_) => ApiError::internal(error),
+        ChangePasswordError::Store(store) => store_error(store),
+    }
+}
+
+pub(super) fn erase_account_error(error: &EraseAccountError) -> ApiError {
+    match error {
+        EraseAccountError::UserNotFound => ApiError::invalid_token(),
+        EraseAccountError::WrongPassword => {
+            ApiError::validation(vec![FieldError::new("password", "does not match the account's password")])
+        }
+        EraseAccountError::Hashing(_) => ApiError::internal(error),
+        EraseAccountError::Store(store) => store_error(store),
     }
 }

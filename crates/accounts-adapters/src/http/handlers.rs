@@ -5,17 +5,23 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use taskdeck_accounts::application::{
-    AccountQueries, AccountsStore, ChangeEmail, EndSessionError, SessionTokens, change_email as change_email_use_case,
-    end_session as end_session_use_case, log_in as log_in_use_case, refresh_session, register_user,
+    AccountQueries, AccountsStore, ChangeEmail, ChangePassword, EndSessionError, SessionTokens,
+    change_email as change_email_use_case, change_password as change_password_use_case,
+    end_session as end_session_use_case, erase_account as erase_account_use_case, log_in as log_in_use_case,
+    refresh_session, register_user,
 };
 use taskdeck_accounts::domain::SessionId;
 use taskdeck_platform_http::{ApiError, ApiJson, CurrentSession, CurrentUser, Problem};
 
 use super::AccountsState;
 use super::dto::{
-    ChangeEmailRequest, LoginJson, MeResponse, RegisterRequest, SessionListResponse, TokenResponse, UserResponse,
+    ChangeEmailRequest, ChangePasswordRequest, EraseAccountRequest, LoginJson, MeResponse, RegisterRequest,
+    SessionListResponse, TokenResponse, UserResponse,
 };
-use super::errors::{change_email_error, end_session_error, login_error, refresh_error, register_error, store_error};
+use super::errors::{
+    change_email_error, change_password_error, end_session_error, erase_account_error, login_error, refresh_error,
+    register_error, store_error,
+};
 use super::login_form::{LoginForm, TokenRequest};
 
 /// Register an account.
@@ -265,4 +271,88 @@ where
         .await
         .map_err(|error| change_email_error(&error))?;
     Ok(Json(UserResponse::from(changed)))
+}
+
+/// Change the signed-in user's password.
+///
+/// Needs the current password. Every other session of the user ends (other devices
+/// must sign in again); the session that asks stays signed in.
+#[utoipa::path(
+    put,
+    path = "/api/users/me/password",
+    tag = "accounts",
+    operation_id = "changePassword",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "The password is changed and the other sessions ended"),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, malformed, expired or revoked token", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`currentPassword` is wrong, or `newPassword` breaks the policy (8 to 128 \
+            characters)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn change_password<S>(
+    State(state): State<AccountsState<S>>,
+    current: CurrentSession,
+    ApiJson(body): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError>
+where
+    S: AccountsStore + AccountQueries + Clone,
+{
+    let (current_password, new_password) = body.new_password()?;
+    let command = ChangePassword {
+        user: current.user,
+        session: SessionId::from_uuid(current.session),
+        current_password,
+        new_password,
+    };
+    let ended = change_password_use_case(&state.store, &state.hasher, state.clock.as_ref(), command)
+        .await
+        .map_err(|error| change_password_error(&error))?;
+    for session in ended {
+        state.authenticator.forget(session.as_uuid());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Erase the signed-in user's account.
+///
+/// Needs the password. The account is erased at once and every session of it ends;
+/// its projects and tasks are erased by the projects context in reaction, usually
+/// within milliseconds and always exactly once. The address can be registered again.
+#[utoipa::path(
+    delete,
+    path = "/api/users/me",
+    tag = "accounts",
+    operation_id = "eraseAccount",
+    security(("bearer" = [])),
+    request_body = EraseAccountRequest,
+    responses(
+        (status = 204, description = "The account is erased"),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, malformed, expired or revoked token", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The password is wrong (`errors[].field` is `password`)", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn erase_account<S>(
+    State(state): State<AccountsState<S>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<EraseAccountRequest>,
+) -> Result<StatusCode, ApiError>
+where
+    S: AccountsStore + AccountQueries + Clone,
+{
+    let ended = erase_account_use_case(&state.store, &state.hasher, state.clock.as_ref(), user, body.password)
+        .await
+        .map_err(|error| erase_account_error(&error))?;
+    for session in ended {
+        state.authenticator.forget(session.as_uuid());
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

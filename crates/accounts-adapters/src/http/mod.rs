@@ -18,8 +18,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use dto::{
-    ChangeEmailRequest, LoginJson, MeResponse, OwnedProjectResponse, RegisterRequest, SessionListResponse,
-    SessionResponse, TokenResponse, UserResponse,
+    ChangeEmailRequest, ChangePasswordRequest, EraseAccountRequest, LoginJson, MeResponse, OwnedProjectResponse,
+    RegisterRequest, SessionListResponse, SessionResponse, TokenResponse, UserResponse,
 };
 pub use login_form::LoginForm;
 
@@ -91,6 +91,8 @@ where
         .routes(endpoint!(handlers::log_out::<S>))
         .routes(endpoint!(handlers::me::<S>))
         .routes(endpoint!(handlers::change_email::<S>))
+        .routes(endpoint!(handlers::erase_account::<S>))
+        .routes(endpoint!(handlers::change_password::<S>))
         .routes(endpoint!(handlers::list_sessions::<S>))
         .routes(endpoint!(handlers::end_session::<S>))
 }

@@ -67,6 +67,26 @@ pub trait AccountsTransaction: Send {
     /// stored version is no longer the one the account was loaded at.
     fn save(&mut self, user: &mut User) -> impl Future<Output = Result<(), UserStoreError>> + Send;
 
+    /// Removes an erased account and stores the events it recorded. Its email address
+    /// can be registered again afterwards.
+    ///
+    /// # Errors
+    /// `StoreError::Conflict` when the stored version is no longer the one the account
+    /// was loaded at (or it is gone); `Backend` on a storage failure.
+    fn remove(&mut self, user: &mut User) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Revokes, at `now`, every live session of `user` but `except`; returns the ids of
+    /// the sessions it revoked.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn revoke_sessions_of(
+        &mut self,
+        user: UserId,
+        except: Option<SessionId>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
+
     /// Stores a newly opened session with its live refresh token.
     ///
     /// # Errors

@@ -1,7 +1,7 @@
 //! Events the `User` aggregate records.
 
 use serde::Serialize;
-use taskdeck_kernel::{DomainEvent, EventEnvelope, RecordedEvent, UserAccountCreated, UserId};
+use taskdeck_kernel::{DomainEvent, EventEnvelope, RecordedEvent, UserAccountCreated, UserAccountDeleted, UserId};
 use time::OffsetDateTime;
 
 /// The user changed the address they sign in with.
@@ -37,6 +37,7 @@ impl DomainEvent for UserEmailChanged {
 pub enum AccountEvent {
     Created(UserAccountCreated),
     EmailChanged(UserEmailChanged),
+    Deleted(UserAccountDeleted),
 }
 
 impl RecordedEvent for AccountEvent {
@@ -44,6 +45,7 @@ impl RecordedEvent for AccountEvent {
         match self {
             Self::Created(event) => event.event_type(),
             Self::EmailChanged(event) => event.event_type(),
+            Self::Deleted(event) => event.event_type(),
         }
     }
 
@@ -51,6 +53,7 @@ impl RecordedEvent for AccountEvent {
         match self {
             Self::Created(event) => EventEnvelope::wrap(event),
             Self::EmailChanged(event) => EventEnvelope::wrap(event),
+            Self::Deleted(event) => EventEnvelope::wrap(event),
         }
     }
 }

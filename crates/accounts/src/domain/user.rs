@@ -1,6 +1,6 @@
 //! The `User` aggregate: an account someone signs in with.
 
-use taskdeck_kernel::{EmailAddress, UserAccountCreated, UserId};
+use taskdeck_kernel::{EmailAddress, UserAccountCreated, UserAccountDeleted, UserId};
 use time::OffsetDateTime;
 
 use super::{AccountEvent, PasswordHash, UserEmailChanged};
@@ -54,6 +54,18 @@ impl User {
         }));
         self.email = email;
         change
+    }
+
+    /// Replaces the password (the caller has checked the current one and hashed the
+    /// new one, which met the policy).
+    pub fn change_password(&mut self, hash: PasswordHash) {
+        self.password_hash = hash;
+    }
+
+    /// Erases the account and records `UserAccountDeleted`, so that the other contexts
+    /// erase what they keep of it. The repository removes the account.
+    pub fn erase(&mut self, now: OffsetDateTime) {
+        self.events.push(AccountEvent::Deleted(UserAccountDeleted { user_id: self.id, occurred_at: now }));
     }
 
     #[must_use]
@@ -160,6 +172,24 @@ mod tests {
                 email: "robert@example.com".into(),
                 occurred_at: NOW,
             })]
+        );
+    }
+
+    #[test]
+    fn a_new_password_replaces_the_hash_and_records_nothing() {
+        let mut user = registered();
+        user.change_password(PasswordHash::from_phc("new".into()));
+        assert_eq!(user.password_hash().as_phc(), "new");
+        assert!(user.pending_events().is_empty());
+    }
+
+    #[test]
+    fn erasing_records_user_account_deleted() {
+        let mut user = registered();
+        user.erase(NOW);
+        assert_eq!(
+            user.take_events(),
+            vec![AccountEvent::Deleted(UserAccountDeleted { user_id: user.id(), occurred_at: NOW })]
         );
     }
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use taskdeck_kernel::testing::OutboxProbe;
-use taskdeck_kernel::{EmailAddress, StoreError, UserAccountCreated, UserId};
+use taskdeck_kernel::{EmailAddress, StoreError, UserAccountCreated, UserAccountDeleted, UserId};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -266,6 +266,81 @@ pub async fn a_session_added_in_a_dropped_unit_of_work_is_not_stored<S: Accounts
     assert!(transaction.session_by_refresh_token(&digest(1)).await.expect("load").is_none());
 }
 
+pub async fn a_removed_user_is_gone_its_deletion_published_and_its_address_free_again<S>(store: S)
+where
+    S: AccountsStore + AccountQueries + OutboxProbe,
+{
+    let mut user = new_user("bob@example.com");
+    add_committed(&store, &mut user).await;
+
+    let mut transaction = store.begin().await.expect("begin");
+    let mut loaded = transaction.user(user.id()).await.expect("load").expect("exists");
+    loaded.erase(NOW);
+    transaction.remove(&mut loaded).await.expect("remove");
+    transaction.commit().await.expect("commit");
+
+    {
+        let mut transaction = store.begin().await.expect("begin");
+        assert!(transaction.user(user.id()).await.expect("load").is_none());
+    }
+    assert!(store.credentials(&email("bob@example.com")).await.expect("lookup").is_none());
+    assert!(store.profile(user.id()).await.expect("query").is_none());
+    let deleted: Vec<UserAccountDeleted> = store
+        .outbox_events()
+        .await
+        .iter()
+        .filter(|event| event.event_type == UserAccountDeleted::EVENT_TYPE)
+        .map(|event| event.decode().expect("decodes"))
+        .collect();
+    assert_eq!(deleted, [UserAccountDeleted { user_id: user.id(), occurred_at: NOW }]);
+    add_committed(&store, &mut new_user("Bob@example.com")).await;
+}
+
+pub async fn removing_a_stale_copy_is_a_conflict<S: AccountsStore>(store: S) {
+    let mut user = new_user("bob@example.com");
+    add_committed(&store, &mut user).await;
+    let mut stale = User::restore(user.id(), email("bob@example.com"), user.password_hash().clone(), 1);
+    let mut transaction = store.begin().await.expect("begin");
+    let mut loaded = transaction.user(user.id()).await.expect("load").expect("exists");
+    loaded.change_email(email("robert@example.com"), NOW);
+    transaction.save(&mut loaded).await.expect("save");
+    transaction.commit().await.expect("commit");
+
+    stale.erase(NOW);
+    let mut transaction = store.begin().await.expect("begin");
+    let outcome = match transaction.remove(&mut stale).await {
+        Ok(()) => transaction.commit().await,
+        Err(error) => Err(error),
+    };
+    assert!(matches!(outcome, Err(StoreError::Conflict)), "{outcome:?}");
+}
+
+pub async fn revoking_a_users_sessions_spares_the_one_named_and_other_users<S>(store: S)
+where
+    S: AccountsStore + AccountQueries,
+{
+    let (bob, alice) = (UserId::generate(), UserId::generate());
+    let kept = stored_session(&store, bob, 1, NOW).await;
+    let ended = stored_session(&store, bob, 2, NOW).await;
+    let alices = stored_session(&store, alice, 3, NOW).await;
+    let later = NOW + Duration::from_secs(30);
+
+    let mut transaction = store.begin().await.expect("begin");
+    let revoked = transaction.revoke_sessions_of(bob, Some(kept.id()), later).await.expect("revoke");
+    transaction.commit().await.expect("commit");
+    assert_eq!(revoked, [ended.id()]);
+    assert_eq!(store.live_session_owner(kept.id()).await.expect("query"), Some(bob));
+    assert_eq!(store.live_session_owner(ended.id()).await.expect("query"), None);
+    assert_eq!(store.live_session_owner(alices.id()).await.expect("query"), Some(alice));
+    assert_eq!(store.sessions_revoked_since(later).await.expect("query"), [ended.id()]);
+
+    let mut transaction = store.begin().await.expect("begin");
+    let mut all: Vec<SessionId> = transaction.revoke_sessions_of(bob, None, later).await.expect("revoke");
+    all.sort();
+    transaction.commit().await.expect("commit");
+    assert_eq!(all, [kept.id()], "sessions revoked before stay as they were");
+}
+
 /// Expands to one `#[tokio::test]` per contract check, each on a store made by
 /// `$fresh_store().await`, which returns `Option<(Store, Keep)>`: `Keep` is held until
 /// the check ends (the store's temporary database, say); `None` makes the test pass
@@ -290,6 +365,9 @@ macro_rules! accounts_store_contract {
             a_users_live_sessions_are_listed_newest_first,
             saving_a_stale_session_is_a_conflict,
             a_session_added_in_a_dropped_unit_of_work_is_not_stored,
+            a_removed_user_is_gone_its_deletion_published_and_its_address_free_again,
+            removing_a_stale_copy_is_a_conflict,
+            revoking_a_users_sessions_spares_the_one_named_and_other_users,
         );
     };
     (@checks $fresh_store:path; $($check:ident),+ $(,)?) => {

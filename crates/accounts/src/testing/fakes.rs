@@ -66,6 +66,7 @@ impl AccountsStore for InMemoryAccounts {
             store: self.clone(),
             staged: HashMap::new(),
             staged_sessions: HashMap::new(),
+            removed: Vec::new(),
             events: Vec::new(),
         })
     }
@@ -133,6 +134,8 @@ pub struct InMemoryAccountsTransaction {
     /// New state per session, the version it must still have (None = new), and the
     /// refresh tokens it spent.
     staged_sessions: HashMap<SessionId, (SessionState, Option<i64>, Vec<RefreshDigest>)>,
+    /// Accounts to remove, with the version they must still have.
+    removed: Vec<(UserId, i64)>,
     events: Vec<EventEnvelope>,
 }
 
@@ -188,6 +191,39 @@ impl AccountsTransaction for InMemoryAccountsTransaction {
         self.stage(user, Some(version))
     }
 
+    async fn remove(&mut self, user: &mut User) -> Result<(), StoreError> {
+        for event in user.take_events() {
+            self.events.push(event.to_envelope().map_err(StoreError::backend)?);
+        }
+        self.staged.remove(&user.id());
+        self.removed.push((user.id(), user.version()));
+        Ok(())
+    }
+
+    async fn revoke_sessions_of(
+        &mut self,
+        user: UserId,
+        except: Option<SessionId>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let live: Vec<SessionState> = self
+            .store
+            .lock()
+            .sessions
+            .values()
+            .filter(|session| session.user == user && session.revoked_at.is_none() && Some(session.id) != except)
+            .cloned()
+            .collect();
+        let mut revoked = Vec::new();
+        for state in live {
+            let mut session = Session::restore(state);
+            session.revoke(now);
+            revoked.push(session.id());
+            self.save_session(&mut session).await?;
+        }
+        Ok(revoked)
+    }
+
     async fn add_session(&mut self, session: &mut Session) -> Result<(), StoreError> {
         if self.store.lock().sessions.contains_key(&session.id()) || self.staged_sessions.contains_key(&session.id()) {
             return Err(StoreError::Conflict);
@@ -230,6 +266,11 @@ impl AccountsTransaction for InMemoryAccountsTransaction {
                 return Err(StoreError::Conflict);
             }
         }
+        for (id, expected) in &self.removed {
+            if state.users.get(id).map(|user| user.version) != Some(*expected) {
+                return Err(StoreError::Conflict);
+            }
+        }
         for (id, (stored, expected)) in &self.staged {
             let current = state.users.get(id).map(|user| user.version);
             if current != *expected {
@@ -241,6 +282,9 @@ impl AccountsTransaction for InMemoryAccountsTransaction {
         }
         for (id, (stored, _)) in self.staged {
             state.users.insert(id, stored);
+        }
+        for (id, _) in self.removed {
+            state.users.remove(&id);
         }
         for (id, (stored, _, spent)) in self.staged_sessions {
             for digest in spent {

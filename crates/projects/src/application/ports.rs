@@ -52,6 +52,13 @@ pub trait ProjectsTransaction: Send {
     /// was loaded at, or a new task's number is taken; `Backend` on a storage failure.
     fn save(&mut self, project: &mut Project) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Erases every project of `owner`, soft-deleted ones included, with all their
+    /// tasks; returns how many projects it erased.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn erase_projects_of(&mut self, owner: UserId) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Records that `consumer` handled `event`, so a redelivery is recognised.
     /// Returns `false` when it was recorded before (the effect must then be skipped).
     ///

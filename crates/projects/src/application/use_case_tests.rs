@@ -956,3 +956,42 @@ async fn concurrent_deliveries_of_the_same_event_create_one_starter_project() {
     assert_eq!(created, 1, "{outcomes:?}");
     assert_eq!(store.projects_of(user).await.unwrap().len(), 1);
 }
+
+// ---------------------------------------------------------------------------------
+// erase_projects_of_deleted_account
+
+fn account_deleted(user: UserId) -> taskdeck_kernel::UserAccountDeleted {
+    taskdeck_kernel::UserAccountDeleted { user_id: user, occurred_at: datetime!(2026-12-02 10:00:00 UTC) }
+}
+
+#[tokio::test]
+async fn an_erased_account_loses_every_project_and_task_and_others_keep_theirs() {
+    let store = InMemoryProjects::default();
+    let (alice, bob) = (UserId::generate(), UserId::generate());
+    create_starter_project(&store, EventId::generate(), &account_created(alice)).await.unwrap();
+    create_starter_project(&store, EventId::generate(), &account_created(bob)).await.unwrap();
+    let clock = clock();
+    let created = create_project(&store, &clock, CreateProject { owner: alice, name: name("Household"), limit: None });
+    let deleted = created.await.unwrap().id;
+    archive_project(&store, &clock, alice, deleted).await.unwrap();
+    delete_project(&store, &clock, alice, deleted).await.unwrap();
+
+    let outcome = erase_projects_of_deleted_account(&store, EventId::generate(), &account_deleted(alice)).await;
+
+    assert_eq!(outcome.unwrap(), ErasureOutcome::Erased(2), "the soft-deleted project too");
+    assert!(store.projects_of(alice).await.unwrap().is_empty());
+    assert_eq!(store.projects_of(bob).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_redelivered_erasure_changes_nothing() {
+    let store = InMemoryProjects::default();
+    let alice = UserId::generate();
+    create_starter_project(&store, EventId::generate(), &account_created(alice)).await.unwrap();
+    let event_id = EventId::generate();
+    erase_projects_of_deleted_account(&store, event_id, &account_deleted(alice)).await.unwrap();
+
+    let again = erase_projects_of_deleted_account(&store, event_id, &account_deleted(alice)).await.unwrap();
+
+    assert_eq!(again, ErasureOutcome::AlreadyHandled);
+}

@@ -263,6 +263,36 @@ pub async fn tasks_are_listed_in_number_order<S: ContractStore>(store: S) {
     assert!(store.task(owner, project.id(), number(13)).await.expect("query").is_none());
 }
 
+pub async fn erasing_an_owners_projects_removes_them_all_with_their_tasks_and_spares_others<S: ContractStore>(
+    store: S,
+) {
+    let (alice, bob) = (UserId::generate(), UserId::generate());
+    let first = stored_project(&store, alice, 3, 1).await;
+    let second = stored_project(&store, alice, 0, 0).await;
+    let bobs = stored_project(&store, bob, 2, 0).await;
+    {
+        let mut transaction = store.begin().await.expect("begin");
+        let mut loaded = transaction.project(second.id(), None).await.expect("load").expect("exists");
+        loaded.archive(NOW).expect("archive");
+        loaded.delete(NOW).expect("an archived empty project can be deleted");
+        transaction.save(&mut loaded).await.expect("save");
+        transaction.commit().await.expect("commit");
+    }
+
+    let mut transaction = store.begin().await.expect("begin");
+    assert_eq!(transaction.erase_projects_of(alice).await.expect("erase"), 2, "soft-deleted ones too");
+    transaction.commit().await.expect("commit");
+
+    assert!(store.projects_of(alice).await.expect("query").is_empty());
+    let mut transaction = store.begin().await.expect("begin");
+    assert!(transaction.project(first.id(), None).await.expect("load").is_none(), "gone, not hidden");
+    assert!(transaction.project(second.id(), None).await.expect("load").is_none());
+    drop(transaction);
+    assert_eq!(store.tasks(bob, bobs.id()).await.expect("query").map(|tasks| tasks.len()), Some(2));
+    let mut transaction = store.begin().await.expect("begin");
+    assert_eq!(transaction.erase_projects_of(alice).await.expect("erase"), 0, "nothing left to erase");
+}
+
 /// Expands to one `#[tokio::test]` per contract check, each on a store made by
 /// `$fresh_store().await`, which returns `Option<(Store, Keep)>`: `Keep` is held until
 /// the check ends (the store's temporary database, say); `None` makes the test pass
@@ -286,6 +316,7 @@ macro_rules! projects_store_contract {
             events_are_written_to_the_outbox_in_order,
             queries_show_only_the_owners_live_projects_in_id_order,
             tasks_are_listed_in_number_order,
+            erasing_an_owners_projects_removes_them_all_with_their_tasks_and_spares_others,
         );
     };
     (@checks $fresh_store:path; $($check:ident),+ $(,)?) => {

@@ -55,6 +55,7 @@ impl ProjectsStore for InMemoryProjects {
             new_tasks: Vec::new(),
             inbox: Vec::new(),
             events: Vec::new(),
+            erased_owners: Vec::new(),
         })
     }
 }
@@ -70,6 +71,18 @@ pub struct InMemoryProjectsTransaction {
     new_tasks: Vec<(ProjectId, TaskNumber)>,
     inbox: Vec<(&'static str, EventId)>,
     events: Vec<EventEnvelope>,
+    /// Owners whose projects this unit of work erases.
+    erased_owners: Vec<UserId>,
+}
+
+fn erase_owner(state: &mut State, owner: UserId) -> u64 {
+    let ids: Vec<ProjectId> =
+        state.projects.values().filter(|project| project.owner == owner).map(|project| project.id).collect();
+    for id in &ids {
+        state.projects.remove(id);
+        state.tasks.retain(|(project, _), _| project != id);
+    }
+    u64::try_from(ids.len()).unwrap_or(u64::MAX)
 }
 
 impl InMemoryProjectsTransaction {
@@ -129,6 +142,11 @@ impl ProjectsTransaction for InMemoryProjectsTransaction {
         self.write(project, Some(version))
     }
 
+    async fn erase_projects_of(&mut self, owner: UserId) -> Result<u64, StoreError> {
+        self.erased_owners.push(owner);
+        Ok(erase_owner(&mut self.view, owner))
+    }
+
     async fn mark_event_handled(&mut self, consumer: &'static str, event: EventId) -> Result<bool, StoreError> {
         let first_time = self.view.inbox.insert((consumer, event));
         if first_time {
@@ -157,6 +175,9 @@ impl ProjectsTransaction for InMemoryProjectsTransaction {
             let tasks: Vec<_> =
                 tasks.take_while(|((project, _), _)| project == id).map(|(key, task)| (*key, task.clone())).collect();
             shared.tasks.extend(tasks);
+        }
+        for owner in self.erased_owners {
+            erase_owner(&mut shared, owner);
         }
         shared.inbox.extend(self.inbox);
         shared.outbox.extend(self.events);

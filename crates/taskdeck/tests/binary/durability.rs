@@ -13,7 +13,7 @@ use crate::support::{
     project_names,
 };
 use serde_json::json;
-use taskdeck_accounts::application::{RegisterUser, register_user};
+use taskdeck_accounts::application::{RegisterUser, erase_account, register_user};
 use taskdeck_accounts::domain::PlainPassword;
 use taskdeck_accounts_adapters::{AccountsBackend, Argon2Hasher};
 use taskdeck_kernel::{EmailAddress, SystemClock, UserId};
@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 on_both_backends!(
     tokens_issued_before_a_restart_are_accepted_after_it_and_the_data_persists,
     a_registration_committed_while_no_server_ran_gets_its_starter_project_exactly_once_from_the_next_server,
+    an_erasure_committed_while_no_server_ran_gets_its_projects_erased_exactly_once_by_the_next_server,
     a_sigterm_in_the_middle_of_a_registration_burst_leaves_every_event_delivered_whole_or_waiting,
     a_sigkill_in_the_middle_of_a_registration_burst_leaves_every_account_with_exactly_one_starter_project,
 );
@@ -74,6 +75,68 @@ async fn register_without_a_server(backend: &impl AccountsBackend, email: &str) 
         password: PlainPassword::new(PASSWORD).expect("password"),
     };
     register_user(&store, &hasher, &SystemClock, command).await.expect("register without a server").id
+}
+
+/// Erases an account through the application service, as the server would, with
+/// nobody delivering the event: the state a `kill -9` between the account's deletion and
+/// the projects' erasure leaves behind.
+async fn erase_without_a_server(backend: &impl AccountsBackend, user: UserId) {
+    let store = backend.accounts_store(&OutboxWriter::new());
+    let hasher = Argon2Hasher::new(1).expect("hasher");
+    erase_account(&store, &hasher, &SystemClock, user, PASSWORD.to_owned()).await.expect("erase without a server");
+}
+
+async fn an_erasure_committed_while_no_server_ran_gets_its_projects_erased_exactly_once_by_the_next_server(
+    backend: TestBackend,
+) {
+    let Some(database) = TestDatabase::new(backend).await else { return };
+    let server = database.start();
+    let api = server.client();
+    let token = api.newcomer("leaving@example.com").await;
+    let user: UserId = api.me(&token).await["id"].as_str().expect("id").parse().expect("a user id");
+    api.starter_project(&token).await;
+    let project = api.post_json("/api/projects", Some(&token), &json!({"name": "Left behind"})).await.expect(201);
+    let project = project.body["id"].as_i64().expect("project id");
+    api.post_json(&format!("/api/projects/{project}/tasks"), Some(&token), &json!({"name": "Forgotten"}))
+        .await
+        .expect(201);
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{}", log.text());
+
+    match backend {
+        TestBackend::Sqlite => {
+            let settings = SqliteSettings { path: crate::support::database_path(database.dir()), readers: 2 };
+            let sqlite = SqliteDatabase::open(&settings).await.expect("open the database");
+            erase_without_a_server(&sqlite, user).await;
+            sqlite.close().await;
+        }
+        TestBackend::Postgres => {
+            let settings = PostgresSettings::from_url(database.url()).expect("the test database's URL");
+            let postgres = PostgresDatabase::connect(&settings).await.expect("connect");
+            erase_without_a_server(&postgres, user).await;
+            postgres.close().await;
+        }
+    }
+    let inspector = database.inspect().await;
+    assert_eq!(inspector.scalar("SELECT COUNT(*) FROM users").await, 0, "the account is gone at once");
+    assert_eq!(inspector.scalar("SELECT COUNT(*) FROM projects").await, 2, "its projects wait for the event");
+    assert_eq!(inspector.scalar("SELECT COUNT(*) FROM outbox").await, 1);
+
+    let server = database.start();
+    eventually(Duration::from_secs(10), "the projects of the erased account to be erased", || async {
+        (inspector.scalar("SELECT COUNT(*) FROM projects").await == 0).then_some(())
+    })
+    .await;
+    assert_eq!(inspector.scalar("SELECT COUNT(*) FROM tasks").await, 0);
+    eventually(Duration::from_secs(5), "the delivered event to leave the outbox", || async {
+        (inspector.scalar("SELECT COUNT(*) FROM outbox").await == 0).then_some(())
+    })
+    .await;
+    let marks = "SELECT COUNT(*) FROM inbox WHERE consumer = 'projects.erase_projects_of_deleted_account'";
+    assert_eq!(inspector.scalar(marks).await, 1, "handled once");
+    server.client().get("/api/users/me", Some(&token)).await.expect(401);
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{}", log.text());
 }
 
 async fn a_registration_committed_while_no_server_ran_gets_its_starter_project_exactly_once_from_the_next_server(

@@ -405,6 +405,12 @@ fn authenticated_routes() -> Vec<(Method, &'static str, Option<Value>)> {
         (Method::POST, "/api/users/logout", None),
         (Method::GET, "/api/users/me/sessions", None),
         (Method::DELETE, "/api/users/me/sessions/5d3c8f1e-2a4b-4c6d-8e9f-0a1b2c3d4e5f", None),
+        (
+            Method::PUT,
+            "/api/users/me/password",
+            Some(json!({"currentPassword": PASSWORD, "newPassword": "new password"})),
+        ),
+        (Method::DELETE, "/api/users/me", Some(json!({"password": PASSWORD}))),
     ]
 }
 

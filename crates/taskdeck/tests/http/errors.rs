@@ -130,10 +130,12 @@ async fn an_unknown_path_is_a_404_problem() {
 async fn a_known_path_with_a_wrong_method_is_a_405_problem_with_an_allow_header() {
     let app = TestApp::new().await;
     let alice = app.user("alice@example.com").await;
-    let cases: [(Method, &str, &[&str]); 8] = [
+    let cases: [(Method, &str, &[&str]); 10] = [
         (Method::GET, "/api/users", &["POST"]),
         (Method::GET, "/api/users/login", &["POST"]),
-        (Method::DELETE, "/api/users/me", &["GET", "PUT"]),
+        (Method::PATCH, "/api/users/me", &["DELETE", "GET", "PUT"]),
+        (Method::GET, "/api/users/logout", &["POST"]),
+        (Method::PUT, "/api/users/me/sessions", &["GET"]),
         (Method::PATCH, "/api/projects", &["GET", "POST"]),
         (Method::POST, "/api/projects/1", &["DELETE", "GET", "PUT"]),
         (Method::GET, "/api/projects/1/archive", &["PUT"]),

@@ -208,3 +208,90 @@ async fn sessions_that_are_not_the_callers_live_ones_are_not_found() {
     }
     assert_eq!(app.get("/api/users/me", Some(&bob.token)).await.status, StatusCode::OK, "bob's session is untouched");
 }
+
+// --- password change and erasure ------------------------------------------------------
+
+async fn change_password(app: &TestApp, token: &str, current: &str, new: &str) -> Reply {
+    app.put_json("/api/users/me/password", Some(token), &json!({"currentPassword": current, "newPassword": new})).await
+}
+
+async fn erase(app: &TestApp, token: &str, password: &str) -> Reply {
+    let body = json!({"password": password}).to_string().into_bytes();
+    app.request(Method::DELETE, "/api/users/me", Some(token), Some((JSON, body))).await
+}
+
+#[tokio::test]
+async fn a_password_change_keeps_the_asking_session_and_ends_every_other() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice@example.com").await;
+    let phone = login_as(&app, "alice@example.com", "Phone/1").await;
+    let phone_token = phone.body["access_token"].as_str().expect("token");
+
+    let changed = change_password(&app, &alice.token, PASSWORD, "a brand new password").await;
+
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{changed:?}");
+    assert_eq!(app.get("/api/users/me", Some(&alice.token)).await.status, StatusCode::OK, "this device stays");
+    assert_unauthorized(&app.get("/api/projects", Some(phone_token)).await);
+    assert_invalid_grant(&refresh_with_form(&app, phone.body["refresh_token"].as_str().expect("refresh")).await);
+    assert_unauthorized(&app.login("alice@example.com", PASSWORD).await);
+    assert_eq!(app.login("alice@example.com", "a brand new password").await.status, StatusCode::OK);
+    assert_eq!(refresh_with_form(&app, &alice.refresh_token).await.status, StatusCode::OK, "nor its refresh token");
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_or_a_new_one_breaking_the_policy_changes_nothing() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice@example.com").await;
+    let phone = login_as(&app, "alice@example.com", "Phone/1").await;
+
+    assert_invalid_fields(
+        &change_password(&app, &alice.token, "not my password", "a brand new password").await,
+        &["currentPassword"],
+    );
+    assert_invalid_fields(&change_password(&app, &alice.token, PASSWORD, "short").await, &["newPassword"]);
+    assert_invalid_fields(&change_password(&app, &alice.token, PASSWORD, &"x".repeat(129)).await, &["newPassword"]);
+    let missing =
+        app.put_json("/api/users/me/password", Some(&alice.token), &json!({"newPassword": "long enough"})).await;
+    assert_invalid_fields(&missing, &["currentPassword"]);
+
+    assert_eq!(app.login("alice@example.com", PASSWORD).await.status, StatusCode::OK);
+    let phone_token = phone.body["access_token"].as_str().expect("token");
+    assert_eq!(app.get("/api/users/me", Some(phone_token)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_erased_account_can_no_longer_sign_in_its_tokens_are_refused_and_its_address_is_free() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice@example.com").await;
+    let phone = login_as(&app, "alice@example.com", "Phone/1").await;
+    let project = app.project(&alice, "Household", None).await;
+    app.task(&alice, project, "Buy some milk").await;
+
+    let erased = erase(&app, &alice.token, PASSWORD).await;
+
+    assert_eq!(erased.status, StatusCode::NO_CONTENT, "{erased:?}");
+    app.deliver_events().await;
+    for token in [alice.token.as_str(), phone.body["access_token"].as_str().expect("token")] {
+        assert_unauthorized(&app.get("/api/users/me", Some(token)).await);
+        assert_unauthorized(&app.get(&format!("/api/projects/{project}"), Some(token)).await);
+    }
+    assert_invalid_grant(&refresh_with_form(&app, &alice.refresh_token).await);
+    assert_unauthorized(&app.login("alice@example.com", PASSWORD).await);
+    let again = app.user("alice@example.com").await;
+    assert_ne!(again.id, alice.id, "a new account");
+    let me = app.get("/api/users/me", Some(&again.token)).await;
+    assert_eq!(me.body["projects"].as_array().map(Vec::len), Some(1), "only the new starter project: {me:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_erases_nothing() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice@example.com").await;
+
+    assert_invalid_fields(&erase(&app, &alice.token, "not my password").await, &["password"]);
+    let no_body = app.request(Method::DELETE, "/api/users/me", Some(&alice.token), None).await;
+    assert_problem(&no_body, StatusCode::BAD_REQUEST);
+
+    assert_eq!(app.get("/api/users/me", Some(&alice.token)).await.status, StatusCode::OK);
+    assert_eq!(app.login("alice@example.com", PASSWORD).await.status, StatusCode::OK);
+}
