@@ -29,6 +29,12 @@ impl JwtTokens {
     pub fn new(authority: Arc<JwtAuthority>, clock: Arc<dyn Clock>) -> Self {
         Self { authority, clock }
     }
+
+    /// The public keys that verify the tokens now.
+    #[must_use]
+    pub fn jwks(&self) -> Vec<taskdeck_platform::auth::Jwk> {
+        self.authority.jwks()
+    }
 }
 
 impl TokenIssuer for JwtTokens {

@@ -53,7 +53,12 @@ fn refusal(error: AuthError) -> ApiError {
         AuthError::Missing => ApiError::unauthorized("This route needs an access token: Authorization: Bearer <token>"),
         AuthError::Malformed => ApiError::unauthorized("The Authorization header must be: Bearer <token>"),
         AuthError::Store(cause) => ApiError::internal(&cause),
-        error @ (AuthError::Invalid(_) | AuthError::IssuedInTheFuture | AuthError::Revoked | AuthError::Signing(_)) => {
+        error @ (AuthError::Invalid(_)
+        | AuthError::UnexpectedKey
+        | AuthError::IssuedInTheFuture
+        | AuthError::Revoked
+        | AuthError::Signing(_)
+        | AuthError::NoSigningKey) => {
             tracing::debug!(%error, "refused an access token");
             ApiError::invalid_token()
         }

@@ -7,10 +7,12 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration as SqlxMigration, MigrationType, Migrator};
 use taskdeck_platform::{Migration, MigrationPlan, MigrationPlanError};
 
-/// The tables every context shares: the outbox, the inbox and the settings.
+/// The tables every context shares: the outbox, the inbox, the settings and the
+/// signing keys.
 pub const PLATFORM_MIGRATIONS: &[Migration] = &[
     Migration { version: 3, description: "outbox inbox", sql: include_str!("../migrations/0003_outbox_inbox.sql") },
     Migration { version: 4, description: "settings", sql: include_str!("../migrations/0004_settings.sql") },
+    Migration { version: 6, description: "signing keys", sql: include_str!("../migrations/0006_signing_keys.sql") },
 ];
 
 /// A migrator over the platform's migrations and those of `contexts`.

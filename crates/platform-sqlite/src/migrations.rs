@@ -13,10 +13,12 @@ use time::OffsetDateTime;
 
 use crate::Timestamp;
 
-/// The tables every context shares: the outbox, the inbox and the settings.
+/// The tables every context shares: the outbox, the inbox, the settings and the
+/// signing keys.
 pub const PLATFORM_MIGRATIONS: &[Migration] = &[
     Migration { version: 3, description: "outbox inbox", sql: include_str!("../migrations/0003_outbox_inbox.sql") },
     Migration { version: 4, description: "settings", sql: include_str!("../migrations/0004_settings.sql") },
+    Migration { version: 6, description: "signing keys", sql: include_str!("../migrations/0006_signing_keys.sql") },
 ];
 
 #[derive(Debug, Error)]
@@ -89,7 +91,7 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert_eq!(recorded, [1, 3, 4]);
+        assert_eq!(recorded, [1, 3, 4, 6]);
         let tables: i64 = connection
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'

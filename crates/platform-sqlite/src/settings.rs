@@ -18,7 +18,7 @@ impl SettingsStore for SqliteDatabase {
 
 #[cfg(test)]
 mod tests {
-    use taskdeck_platform::settings::{installation_id, stored_jwt_secret};
+    use taskdeck_platform::settings::installation_id;
 
     use super::*;
 
@@ -28,8 +28,7 @@ mod tests {
         let first = database.stored_or_generated("k", "one".into()).await.unwrap();
         let second = database.stored_or_generated("k", "two".into()).await.unwrap();
         assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
-        let secret = stored_jwt_secret(&*database).await.unwrap();
-        assert_eq!(secret, stored_jwt_secret(&*database).await.unwrap());
-        assert_ne!(secret, installation_id(&*database).await.unwrap());
+        let installation = installation_id(&*database).await.unwrap();
+        assert_eq!(installation, installation_id(&*database).await.unwrap());
     }
 }

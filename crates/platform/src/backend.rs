@@ -7,12 +7,13 @@ use std::future::Future;
 use tokio::sync::watch;
 
 use crate::BoxFuture;
+use crate::auth::SigningKeyStore;
 use crate::migrations::Migration;
 use crate::outbox::{OutboxStore, RelaySignal};
 use crate::settings::SettingsStore;
 
 /// An open database of one backend: cheap to clone, shared by every context.
-pub trait Backend: SettingsStore + Clone + Send + Sync + 'static {
+pub trait Backend: SettingsStore + SigningKeyStore + Clone + Send + Sync + 'static {
     /// The relay's side of this backend's outbox.
     type Outbox: OutboxStore + Clone;
     /// Why migrating failed.

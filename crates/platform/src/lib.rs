@@ -19,7 +19,7 @@ pub mod sql;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use auth::{AuthError, Authenticator, JwtAuthority, SessionCheck, Verified};
+pub use auth::{AuthError, Authenticator, JwtAuthority, SessionCheck, SigningKeyStore, Verified};
 pub use backend::{Backend, DatabaseProbe};
 pub use constraints::{UniqueKey, UniqueViolation, WriteError};
 pub use migrations::{Migration, MigrationPlan, MigrationPlanError};

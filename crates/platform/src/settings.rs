@@ -4,18 +4,9 @@ use std::future::Future;
 
 use taskdeck_kernel::StoreError;
 
-const JWT_SECRET_KEY: &str = "jwt_secret";
+// v1 also kept a generated HS256 secret here (`jwt_secret`); v2 signs with the
+// Ed25519 keys of `signing_keys` instead, and migration 6 removes that row.
 const INSTALLATION_ID_KEY: &str = "installation_id";
-
-/// The token signing key stored in the database, generated on first use. Several
-/// instances starting together agree on one key: the first insert wins and everyone
-/// reads the winner back.
-///
-/// # Errors
-/// `StoreError::Backend` on a storage failure or when no randomness is available.
-pub async fn stored_jwt_secret(database: &impl SettingsStore) -> Result<String, StoreError> {
-    database.stored_or_generated(JWT_SECRET_KEY, random_secret()?).await
-}
 
 /// A random identifier of this database, generated on first use. Access tokens carry it,
 /// so a token issued against another database (say, one since reset) is refused even
@@ -67,15 +58,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_secret_is_generated_once_and_kept_apart_from_the_installation_id() {
+    async fn the_installation_id_is_generated_once_and_kept() {
         let store = InMemory::default();
-        let first = stored_jwt_secret(&store).await.unwrap();
-        let second = stored_jwt_secret(&store).await.unwrap();
+        let first = installation_id(&store).await.unwrap();
         assert_eq!(first.len(), 64);
         assert!(first.bytes().all(|byte| byte.is_ascii_hexdigit()));
-        assert_eq!(first, second);
-        let installation = installation_id(&store).await.unwrap();
-        assert_ne!(installation, first, "each setting has its own value");
-        assert_eq!(installation, installation_id(&store).await.unwrap());
+        assert_eq!(first, installation_id(&store).await.unwrap());
+        assert_ne!(first, installation_id(&InMemory::default()).await.unwrap(), "random per installation");
     }
 }

@@ -16,3 +16,20 @@ pub const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
 pub const OUTBOX_STATS: &str = "SELECT COUNT(*) FILTER (WHERE dead_at IS NULL) AS pending,
             COUNT(*) FILTER (WHERE dead_at IS NOT NULL) AS dead
      FROM outbox";
+
+/// Every signing key.
+pub const SIGNING_KEYS: &str = "SELECT kid, private_key, public_key, created_at, superseded_at FROM signing_keys";
+
+/// The first signing key, unless there is one.
+pub const FIRST_SIGNING_KEY: &str =
+    "INSERT INTO signing_keys (generation, kid, private_key, public_key, created_at, superseded_at)
+     VALUES (1, $1, $2, $3, $4, NULL)
+     ON CONFLICT (generation) DO NOTHING";
+
+/// Marks the signing key superseded, before a newer one is added.
+pub const SUPERSEDE_SIGNING_KEY: &str = "UPDATE signing_keys SET superseded_at = $1 WHERE superseded_at IS NULL";
+
+/// A newer signing key: the next generation (two rotations at once collide on it).
+pub const NEWER_SIGNING_KEY: &str =
+    "INSERT INTO signing_keys (generation, kid, private_key, public_key, created_at, superseded_at)
+     VALUES ((SELECT COALESCE(MAX(generation), 0) + 1 FROM signing_keys), $1, $2, $3, $4, NULL)";

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use taskdeck_kernel::StoreError;
+use taskdeck_platform::auth::StoredKey;
 use taskdeck_platform::outbox::{OutboxStats, OutboxStore};
-use taskdeck_platform::{Backend, BoxFuture, DatabaseProbe};
+use taskdeck_platform::{Backend, BoxFuture, DatabaseProbe, SigningKeyStore};
 
 use crate::composition::{self, Application, Settings, Supported};
 use crate::config::DatabaseConfig;
@@ -33,6 +34,12 @@ pub trait Installation: DatabaseProbe {
     /// Gives every dead event a fresh start; returns how many.
     fn requeue_dead(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
 
+    /// Adds a newer signing key, which signs from now on; returns its `kid`.
+    fn rotate_signing_key(&self) -> BoxFuture<'_, anyhow::Result<String>>;
+
+    /// The stored signing keys.
+    fn signing_keys(&self) -> BoxFuture<'_, Result<Vec<StoredKey>, StoreError>>;
+
     /// Closes every connection.
     fn close(&self) -> BoxFuture<'_, ()>;
 }
@@ -48,6 +55,20 @@ impl<B: Supported> Installation for B {
 
     fn requeue_dead(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move { self.outbox().requeue_dead().await })
+    }
+
+    fn rotate_signing_key(&self) -> BoxFuture<'_, anyhow::Result<String>> {
+        Box::pin(async move {
+            let now = time::OffsetDateTime::now_utc();
+            let newer = StoredKey::generate(now)?;
+            let kid = newer.kid.clone();
+            SigningKeyStore::rotate_signing_key(self, newer, now).await?;
+            Ok(kid)
+        })
+    }
+
+    fn signing_keys(&self) -> BoxFuture<'_, Result<Vec<StoredKey>, StoreError>> {
+        Box::pin(SigningKeyStore::signing_keys(self))
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -34,6 +34,23 @@ pub enum Command {
     Openapi,
     /// Show how many events wait in the outbox and how many are parked as dead.
     Outbox(OutboxArgs),
+    /// Manage the Ed25519 keys that sign access tokens.
+    Keys(KeysArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub action: KeysAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysAction {
+    /// Add a new signing key: every instance signs with it within a second or two; the
+    /// previous key verifies its tokens until they have expired, then retires.
+    Rotate(DatabaseArgs),
+    /// List the stored keys, newest first.
+    List(DatabaseArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -79,10 +96,17 @@ pub struct ServeArgs {
     #[arg(long, env = "TASKDECK_BIND", default_value = "127.0.0.1:8000")]
     pub bind: SocketAddr,
 
-    /// Token signing key. When unset, a random key is generated once and kept in the
-    /// database, so tokens survive restarts.
+    /// Sign HS256 with this secret (at least 32 characters) instead of Ed25519 keys;
+    /// the JWK set is then empty. When neither this nor a key file is given, an
+    /// Ed25519 key is generated once and kept in the database.
     #[arg(long, env = "TASKDECK_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+
+    /// Sign with the Ed25519 key in this PEM file (PKCS#8) instead of the stored keys,
+    /// for operators who keep the key out of the database; rotating it means a new
+    /// file and a restart.
+    #[arg(long, env = "TASKDECK_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<std::path::PathBuf>,
 
     /// Access token lifetime in seconds.
     #[arg(long, env = "TASKDECK_ACCESS_TOKEN_TTL", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]

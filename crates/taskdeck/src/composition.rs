@@ -11,8 +11,9 @@ use axum::Router;
 use taskdeck_accounts_adapters::http::{OwnedProject, OwnedProjects, OwnedProjectsFuture};
 use taskdeck_accounts_adapters::{Accounts, AccountsBackend, LiveSessions};
 use taskdeck_kernel::{Clock, StoreError, SystemClock, UserId};
+use taskdeck_platform::auth::{KeyRing, LEEWAY, StoredKey};
 use taskdeck_platform::outbox::{BackgroundRelay, DeliverEvents, OutboxWriter, Relay, RelayRun};
-use taskdeck_platform::settings::{installation_id, stored_jwt_secret};
+use taskdeck_platform::settings::installation_id;
 use taskdeck_platform::{BoxFuture, ContextModule, DatabaseProbe, JwtAuthority, Migration, Platform};
 use taskdeck_projects::application::ProjectQueries;
 use taskdeck_projects_adapters::{Projects, ProjectsBackend};
@@ -24,6 +25,8 @@ use crate::http;
 
 /// The shortest signing key accepted from configuration (HS256 wants 256 bits).
 const MIN_SECRET_LEN: usize = 32;
+/// How often an instance reads the signing keys again, to pick up a rotation.
+const KEY_POLL: Duration = Duration::from_secs(1);
 
 /// The backends every context has adapters for. A new context adds its backend trait
 /// here and its module to [`contexts`], and nothing else in the binary.
@@ -72,7 +75,10 @@ impl<Q: ProjectQueries> OwnedProjects for ProjectsOfUser<Q> {
 /// Settings of the application beyond the database.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// HS256 with this secret instead of Ed25519 keys.
     pub jwt_secret: Option<String>,
+    /// An Ed25519 key kept outside the database (PEM, PKCS#8).
+    pub signing_key_file: Option<std::path::PathBuf>,
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
 }
@@ -81,6 +87,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             jwt_secret: None,
+            signing_key_file: None,
             access_token_lifetime: Duration::from_secs(900),
             refresh_token_lifetime: Duration::from_secs(30 * 86_400),
         }
@@ -132,8 +139,8 @@ impl Application {
 
     /// The authority that issues and verifies this application's access tokens.
     #[must_use]
-    pub fn authority(&self) -> &JwtAuthority {
-        &self.authority
+    pub fn authority(&self) -> Arc<JwtAuthority> {
+        Arc::clone(&self.authority)
     }
 }
 
@@ -156,7 +163,13 @@ pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::
         let sessions = Arc::clone(&watching);
         Box::pin(async move { sessions.watch(shutdown).await })
     });
-    let platform = Platform { authority: Arc::new(authority(backend, settings).await?), sessions, clock, outbox };
+    let (authority, keys) = authority(backend, settings).await?;
+    let authority = Arc::new(authority);
+    let mut background = vec![watch_sessions];
+    if keys == Keys::Stored {
+        background.push(watch_signing_keys(backend.clone(), Arc::clone(&authority), settings.access_token_lifetime));
+    }
+    let platform = Platform { authority, sessions, clock, outbox };
     let probe: Arc<dyn DatabaseProbe> = Arc::new(backend.clone());
     let mut routes: OpenApiRouter = http::health_routes().with_state(probe);
     let mut handlers = Vec::new();
@@ -176,21 +189,79 @@ pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::
     Ok(Application {
         router: http::application_router(router, http::openapi::document(document)),
         relay: Arc::new(relay),
-        background: vec![watch_sessions],
+        background,
         authority: platform.authority,
     })
 }
 
-/// The configured signing key, or the one stored in the database, bound to this
-/// installation.
-async fn authority<B: Supported>(backend: &B, settings: &Settings) -> anyhow::Result<JwtAuthority> {
-    let secret = match &settings.jwt_secret {
-        Some(secret) if secret.len() < MIN_SECRET_LEN => {
+/// Where the signing keys come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    Configured,
+    Stored,
+}
+
+/// The authority of this installation: HS256 with a configured secret, or EdDSA with
+/// the key of a configured file, or with the keys stored in the database (the first one
+/// generated on the first start).
+async fn authority<B: Supported>(backend: &B, settings: &Settings) -> anyhow::Result<(JwtAuthority, Keys)> {
+    let installation = installation_id(backend).await.context("cannot read or store the installation id")?;
+    let lifetime = settings.access_token_lifetime;
+    match (&settings.jwt_secret, &settings.signing_key_file) {
+        (Some(_), Some(_)) => bail!("set TASKDECK_JWT_SECRET or TASKDECK_SIGNING_KEY_FILE, not both"),
+        (Some(secret), None) if secret.len() < MIN_SECRET_LEN => {
             bail!("TASKDECK_JWT_SECRET must be at least {MIN_SECRET_LEN} characters long")
         }
-        Some(secret) => secret.clone(),
-        None => stored_jwt_secret(backend).await.context("cannot read or store the token signing key")?,
-    };
-    let installation = installation_id(backend).await.context("cannot read or store the installation id")?;
-    Ok(JwtAuthority::new(secret.as_bytes(), settings.access_token_lifetime, &installation))
+        (Some(secret), None) => {
+            Ok((JwtAuthority::with_secret(secret.as_bytes(), lifetime, &installation), Keys::Configured))
+        }
+        (None, Some(path)) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the signing key file {}", path.display()))?;
+            let key = StoredKey::from_pem(&pem, time::OffsetDateTime::now_utc())
+                .with_context(|| format!("cannot use the signing key file {}", path.display()))?;
+            let ring = KeyRing::new(vec![key], lifetime, LEEWAY)?;
+            Ok((JwtAuthority::with_keys(ring, lifetime, &installation), Keys::Configured))
+        }
+        (None, None) => {
+            let first = StoredKey::generate(time::OffsetDateTime::now_utc())?;
+            backend.store_first_signing_key(first).await.context("cannot store the first signing key")?;
+            let keys = backend.signing_keys().await.context("cannot read the signing keys")?;
+            let ring = KeyRing::new(keys, lifetime, LEEWAY).context("cannot use the stored signing keys")?;
+            Ok((JwtAuthority::with_keys(ring, lifetime, &installation), Keys::Stored))
+        }
+    }
+}
+
+/// Reads the stored signing keys again every second, so a rotation reaches every
+/// instance without a restart.
+fn watch_signing_keys<B: Supported>(backend: B, authority: Arc<JwtAuthority>, lifetime: Duration) -> BackgroundTask {
+    Arc::new(move |mut shutdown: watch::Receiver<bool>| {
+        let (backend, authority) = (backend.clone(), Arc::clone(&authority));
+        Box::pin(async move {
+            let mut failing = false;
+            while !*shutdown.borrow() {
+                match backend
+                    .signing_keys()
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|keys| KeyRing::new(keys, lifetime, LEEWAY).map_err(anyhow::Error::from))
+                {
+                    Ok(ring) => {
+                        authority.replace_keys(ring);
+                        failing = false;
+                    }
+                    Err(error) if !failing => {
+                        failing = true;
+                        tracing::error!(error = %format!("{error:#}"), "cannot read the signing keys; keeping the ones in use");
+                    }
+                    Err(_) => {}
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(KEY_POLL) => {}
+                    changed = shutdown.changed() => if changed.is_err() { break },
+                }
+            }
+        })
+    })
 }

@@ -151,6 +151,14 @@ impl From<Grant> for TokenResponse {
     }
 }
 
+/// The public keys that verify taskdeck's access tokens (RFC 7517): Ed25519 keys for
+/// the JWS algorithm `EdDSA`, each named by the `kid` its tokens carry. Empty when the
+/// tokens are HS256 with a configured secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwkSetResponse {
+    pub keys: Vec<taskdeck_platform::auth::Jwk>,
+}
+
 /// A session: one signed-in device of the user.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

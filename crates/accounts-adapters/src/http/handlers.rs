@@ -15,8 +15,8 @@ use taskdeck_platform_http::{ApiError, ApiJson, CurrentSession, CurrentUser, Pro
 
 use super::AccountsState;
 use super::dto::{
-    ChangeEmailRequest, ChangePasswordRequest, EraseAccountRequest, LoginJson, MeResponse, RegisterRequest,
-    SessionListResponse, TokenResponse, UserResponse,
+    ChangeEmailRequest, ChangePasswordRequest, EraseAccountRequest, JwkSetResponse, LoginJson, MeResponse,
+    RegisterRequest, SessionListResponse, TokenResponse, UserResponse,
 };
 use super::errors::{
     change_email_error, change_password_error, end_session_error, erase_account_error, login_error, refresh_error,
@@ -355,4 +355,24 @@ where
         state.authenticator.forget(session.as_uuid());
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The public keys that verify access tokens.
+///
+/// A JWK set (RFC 7517) of Ed25519 keys (`kty` `OKP`, `alg` `EdDSA`): another service
+/// can verify taskdeck's tokens with nothing else. A rotation adds a key at once; the
+/// key it replaced stays until the last token it signed has expired. Empty when the
+/// server signs HS256 with a configured secret.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "accounts",
+    operation_id = "jwks",
+    responses((status = 200, description = "The keys that verify access tokens now", body = JwkSetResponse)),
+)]
+pub(super) async fn jwks<S>(State(state): State<AccountsState<S>>) -> Json<JwkSetResponse>
+where
+    S: AccountsStore + AccountQueries + Clone,
+{
+    Json(JwkSetResponse { keys: state.tokens.jwks() })
 }

@@ -18,8 +18,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use dto::{
-    ChangeEmailRequest, ChangePasswordRequest, EraseAccountRequest, LoginJson, MeResponse, OwnedProjectResponse,
-    RegisterRequest, SessionListResponse, SessionResponse, TokenResponse, UserResponse,
+    ChangeEmailRequest, ChangePasswordRequest, EraseAccountRequest, JwkSetResponse, LoginJson, MeResponse,
+    OwnedProjectResponse, RegisterRequest, SessionListResponse, SessionResponse, TokenResponse, UserResponse,
 };
 pub use login_form::LoginForm;
 
@@ -93,6 +93,7 @@ where
         .routes(endpoint!(handlers::change_email::<S>))
         .routes(endpoint!(handlers::erase_account::<S>))
         .routes(endpoint!(handlers::change_password::<S>))
+        .routes(endpoint!(handlers::jwks::<S>))
         .routes(endpoint!(handlers::list_sessions::<S>))
         .routes(endpoint!(handlers::end_session::<S>))
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::backends::{self, Documented, Installation};
-use crate::cli::{Command, DatabaseArgs, OutboxArgs};
+use crate::cli::{Command, DatabaseArgs, KeysAction, KeysArgs, OutboxArgs};
 use crate::composition;
 use crate::config::DatabaseConfig;
 
@@ -28,6 +28,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Seed(args) => seed::seed(&args).await,
         Command::Openapi => print_openapi(),
         Command::Outbox(args) => outbox(&args).await,
+        Command::Keys(args) => keys(&args).await,
     }
 }
 
@@ -56,6 +57,28 @@ async fn outbox(args: &OutboxArgs) -> anyhow::Result<()> {
     let stats = database.outbox_stats().await.context("cannot read the outbox")?;
     println!("pending {}", stats.pending);
     println!("dead {}", stats.dead);
+    database.close().await;
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+async fn keys(args: &KeysArgs) -> anyhow::Result<()> {
+    let (KeysAction::Rotate(database) | KeysAction::List(database)) = &args.action;
+    let database = open_database(database).await?;
+    match args.action {
+        KeysAction::Rotate(_) => {
+            let kid = database.rotate_signing_key().await.context("cannot rotate the signing key")?;
+            println!("signing with {kid}");
+        }
+        KeysAction::List(_) => {
+            let mut keys = database.signing_keys().await.context("cannot read the signing keys")?;
+            keys.sort_by_key(|key| std::cmp::Reverse(key.created_at));
+            for key in keys {
+                let state = key.superseded_at.map_or_else(|| "signing".to_owned(), |at| format!("superseded {at}"));
+                println!("{} created {} {state}", key.kid, key.created_at);
+            }
+        }
+    }
     database.close().await;
     Ok(())
 }

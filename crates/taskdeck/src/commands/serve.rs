@@ -22,6 +22,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let database = open_database(&args.database).await?;
     let settings = Settings {
         jwt_secret: args.jwt_secret,
+        signing_key_file: args.signing_key_file,
         access_token_lifetime: Duration::from_secs(args.access_token_ttl),
         refresh_token_lifetime: Duration::from_secs(args.refresh_token_ttl),
     };

@@ -102,7 +102,7 @@ async fn postgres_instances_started_at_once_on_an_empty_database_agree_on_one_ke
         }
 
         let inspector = database.inspect().await;
-        let keys = inspector.scalar("SELECT COUNT(*) FROM settings WHERE key = 'jwt_secret'").await;
+        let keys = inspector.scalar("SELECT COUNT(*) FROM signing_keys").await;
         assert_eq!(keys, 1, "one stored signing key");
         let migrations = inspector.scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").await;
         let applied = inspector.scalar("SELECT COUNT(DISTINCT version) FROM _sqlx_migrations").await;

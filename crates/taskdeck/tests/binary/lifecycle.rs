@@ -123,6 +123,22 @@ fn a_short_jwt_secret_is_refused_with_a_one_line_reason() {
 }
 
 #[test]
+fn a_missing_or_unusable_signing_key_file_or_one_next_to_a_secret_is_refused_with_a_one_line_reason() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = database_url(dir.path());
+    let missing = dir.path().join("missing.pem").display().to_string();
+    refuses(&["--bind", "127.0.0.1:0", "--database-url", &url, "--signing-key-file", &missing], "missing.pem");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a key").expect("write");
+    let garbage = garbage.display().to_string();
+    refuses(&["--bind", "127.0.0.1:0", "--database-url", &url, "--signing-key-file", &garbage], "garbage.pem");
+    let secret = "a configured secret of 32 bytes!!";
+    let both =
+        ["--bind", "127.0.0.1:0", "--database-url", &url, "--signing-key-file", &garbage, "--jwt-secret", secret];
+    refuses(&both, "not both");
+}
+
+#[test]
 fn a_zero_token_lifetime_is_refused_with_a_one_line_reason() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = database_url(dir.path());

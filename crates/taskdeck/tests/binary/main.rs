@@ -8,6 +8,7 @@ mod commands;
 mod durability;
 mod http;
 mod instances;
+mod keys;
 mod lifecycle;
 mod sessions;
 mod upgrade;

@@ -473,8 +473,8 @@ async fn a_token_that_is_not_a_jwt_is_refused_with_401_on_every_route() {
 /// The application's own authority (its key generated and stored in the database,
 /// since the default settings name none), to sign tokens the application itself would
 /// not issue: for someone who has no account, or issued two hours ago.
-async fn the_applications_authority(app: &TestApp) -> JwtAuthority {
-    app.app.authority().clone()
+async fn the_applications_authority(app: &TestApp) -> std::sync::Arc<JwtAuthority> {
+    app.app.authority()
 }
 
 #[tokio::test]
@@ -513,7 +513,8 @@ async fn a_token_signed_with_another_key_is_refused_with_401() {
     let user: UserId = alice.id.parse().expect("uuid");
     let session: Uuid = alice.session.parse().expect("uuid");
     let installation = app.app.authority().audience().to_owned();
-    let impostor = JwtAuthority::new(b"a different secret, 32 bytes long", Duration::from_secs(3600), &installation);
+    let impostor =
+        JwtAuthority::with_secret(b"a different secret, 32 bytes long", Duration::from_secs(3600), &installation);
 
     let token = impostor.issue(user, session, OffsetDateTime::now_utc()).expect("token");
 

@@ -7,6 +7,7 @@ mod common;
 
 mod accounts;
 mod errors;
+mod keys;
 mod openapi;
 mod projects;
 mod sessions;

@@ -29,7 +29,7 @@ const fn op(
 }
 
 /// Every operation of the contract.
-const CONTRACT: [Operation; 23] = [
+const CONTRACT: [Operation; 24] = [
     op("get", "/health", false, "200", &[], false),
     op("get", "/ready", false, "200", &["503"], false),
     op("post", "/api/users", false, "201", &["409", "422"], true),
@@ -41,6 +41,7 @@ const CONTRACT: [Operation; 23] = [
     op("delete", "/api/users/me/sessions/{id}", true, "204", &["404"], false),
     op("put", "/api/users/me/password", true, "204", &["422"], true),
     op("delete", "/api/users/me", true, "204", &["422"], true),
+    op("get", "/.well-known/jwks.json", false, "200", &[], false),
     op("post", "/api/projects", true, "201", &["422"], true),
     op("get", "/api/projects", true, "200", &[], false),
     op("get", "/api/projects/{id}", true, "200", &["404"], false),

@@ -1,9 +1,12 @@
-//! Bearer access tokens: signed JWTs naming the user (`sub`) and the session (`sid`)
-//! they were issued for, and the check every authenticated request passes: a valid
-//! signature, and a session that is still live.
+//! Bearer access tokens: signed JWTs naming the user (`sub`), the session (`sid`) and
+//! the signing key (`kid`), and the check every authenticated request passes: a valid
+//! signature by an expected key and algorithm, and a session that is still live.
+
+mod keys;
+mod store;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -15,10 +18,17 @@ use uuid::Uuid;
 
 use crate::BoxFuture;
 
+pub use keys::{Jwk, KeyError, KeyRing, PICKUP, StoredKey};
+pub use store::SigningKeyStore;
+
 /// Clock difference tolerated between the instance that issued a token and the one
 /// checking it.
 const LEEWAY_SECONDS: u64 = 5;
+pub const LEEWAY: Duration = Duration::from_secs(LEEWAY_SECONDS);
 const ISSUER: &str = "taskdeck";
+/// The `kid` of tokens signed with a configured secret (there is one key, and it is
+/// never published).
+const SECRET_KID: &str = "configured-secret";
 
 /// Why a token is refused. The details go to logs, never to the client.
 #[derive(Debug, Error)]
@@ -29,6 +39,8 @@ pub enum AuthError {
     Malformed,
     #[error("invalid token: {0}")]
     Invalid(#[source] jsonwebtoken::errors::Error),
+    #[error("the token is signed with an algorithm or a key this instance does not verify with")]
+    UnexpectedKey,
     #[error("the token claims to be issued in the future")]
     IssuedInTheFuture,
     #[error("the token's session is revoked, or was never opened")]
@@ -37,6 +49,8 @@ pub enum AuthError {
     Store(#[source] StoreError),
     #[error("cannot sign the token: {0}")]
     Signing(#[source] jsonwebtoken::errors::Error),
+    #[error("there is no signing key")]
+    NoSigningKey,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -59,11 +73,17 @@ pub struct Verified {
     pub session: Uuid,
 }
 
-/// Issues and verifies access tokens with one secret key.
-#[derive(Clone)]
+/// What an authority signs with.
+enum Signer {
+    /// HS256 with a configured secret (v1's tokens).
+    Secret { encoding: EncodingKey, decoding: DecodingKey },
+    /// EdDSA with the Ed25519 keys of the ring; kept current while serving.
+    Keys(RwLock<KeyRing>),
+}
+
+/// Issues and verifies access tokens.
 pub struct JwtAuthority {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    signer: Signer,
     validation: Validation,
     lifetime: Duration,
     audience: String,
@@ -71,29 +91,68 @@ pub struct JwtAuthority {
 
 impl fmt::Debug for JwtAuthority {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtAuthority").field("lifetime", &self.lifetime).finish_non_exhaustive()
+        let mode = match self.signer {
+            Signer::Secret { .. } => "HS256",
+            Signer::Keys(_) => "EdDSA",
+        };
+        f.debug_struct("JwtAuthority").field("mode", &mode).field("lifetime", &self.lifetime).finish_non_exhaustive()
     }
 }
 
+fn validation(algorithm: Algorithm, audience: &str) -> Validation {
+    // Only this algorithm is accepted: a token declaring another, `none` included,
+    // fails verification.
+    let mut validation = Validation::new(algorithm);
+    validation.leeway = LEEWAY_SECONDS;
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[audience]);
+    validation.validate_nbf = true;
+    validation.set_required_spec_claims(&["exp", "nbf", "sub", "iss", "aud"]);
+    validation
+}
+
 impl JwtAuthority {
-    /// An authority signing with `secret`, issuing tokens valid for `lifetime` and bound
-    /// to `audience` (the installation id): tokens of another installation are refused.
+    /// An authority signing HS256 with `secret`, issuing tokens valid for `lifetime`
+    /// and bound to `audience` (the installation id): tokens of another installation
+    /// are refused. Its JWK set is empty: a secret is never published.
     #[must_use]
-    pub fn new(secret: &[u8], lifetime: Duration, audience: &str) -> Self {
-        // Only HS256 is accepted: a token declaring another algorithm, `none` included,
-        // fails verification.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = LEEWAY_SECONDS;
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[audience]);
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "nbf", "sub", "iss", "aud"]);
+    pub fn with_secret(secret: &[u8], lifetime: Duration, audience: &str) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            signer: Signer::Secret {
+                encoding: EncodingKey::from_secret(secret),
+                decoding: DecodingKey::from_secret(secret),
+            },
+            validation: validation(Algorithm::HS256, audience),
             lifetime,
             audience: audience.to_owned(),
+        }
+    }
+
+    /// An authority signing EdDSA with the newest key of `ring`.
+    #[must_use]
+    pub fn with_keys(ring: KeyRing, lifetime: Duration, audience: &str) -> Self {
+        Self {
+            signer: Signer::Keys(RwLock::new(ring)),
+            validation: validation(Algorithm::EdDSA, audience),
+            lifetime,
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// Signs and verifies with `ring` from now on (after a rotation). An authority
+    /// with a configured secret keeps it.
+    pub fn replace_keys(&self, ring: KeyRing) {
+        if let Signer::Keys(keys) = &self.signer {
+            *keys.write().unwrap_or_else(PoisonError::into_inner) = ring;
+        }
+    }
+
+    /// The public keys that verify tokens now: the JWK set others verify with.
+    #[must_use]
+    pub fn jwks(&self) -> Vec<Jwk> {
+        match &self.signer {
+            Signer::Secret { .. } => Vec::new(),
+            Signer::Keys(keys) => keys.read().unwrap_or_else(PoisonError::into_inner).jwks(OffsetDateTime::now_utc()),
         }
     }
 
@@ -124,7 +183,20 @@ impl JwtAuthority {
             nbf: now.unix_timestamp(),
             exp: now.unix_timestamp().saturating_add(lifetime),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AuthError::Signing)
+        match &self.signer {
+            Signer::Secret { encoding, .. } => {
+                let mut header = Header::new(Algorithm::HS256);
+                header.kid = Some(SECRET_KID.to_owned());
+                jsonwebtoken::encode(&header, &claims, encoding).map_err(AuthError::Signing)
+            }
+            Signer::Keys(keys) => {
+                let keys = keys.read().unwrap_or_else(PoisonError::into_inner);
+                let (kid, encoding) = keys.signing(now).ok_or(AuthError::NoSigningKey)?;
+                let mut header = Header::new(Algorithm::EdDSA);
+                header.kid = Some(kid.to_owned());
+                jsonwebtoken::encode(&header, &claims, encoding).map_err(AuthError::Signing)
+            }
+        }
     }
 
     /// Checks a token's signature, algorithm, issuer, audience and times (against the
@@ -135,8 +207,26 @@ impl JwtAuthority {
     /// # Errors
     /// `AuthError::Invalid` or `IssuedInTheFuture` for any token that is not valid now.
     pub fn verify(&self, token: &str) -> Result<Verified, AuthError> {
-        let claims =
-            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(AuthError::Invalid)?.claims;
+        let header = jsonwebtoken::decode_header(token).map_err(AuthError::Invalid)?;
+        let claims = match &self.signer {
+            Signer::Secret { decoding, .. } => {
+                if header.alg != Algorithm::HS256 {
+                    return Err(AuthError::UnexpectedKey);
+                }
+                jsonwebtoken::decode::<Claims>(token, decoding, &self.validation)
+            }
+            Signer::Keys(keys) => {
+                let kid = header.kid.as_deref().ok_or(AuthError::UnexpectedKey)?;
+                if header.alg != Algorithm::EdDSA {
+                    return Err(AuthError::UnexpectedKey);
+                }
+                let keys = keys.read().unwrap_or_else(PoisonError::into_inner);
+                let decoding = keys.verifying(kid, OffsetDateTime::now_utc()).ok_or(AuthError::UnexpectedKey)?;
+                jsonwebtoken::decode::<Claims>(token, decoding, &self.validation)
+            }
+        }
+        .map_err(AuthError::Invalid)?
+        .claims;
         let latest = OffsetDateTime::now_utc().unix_timestamp().saturating_add(LEEWAY_SECONDS.cast_signed());
         if claims.iat > latest {
             return Err(AuthError::IssuedInTheFuture);
@@ -209,7 +299,7 @@ mod tests {
     use super::*;
 
     fn authority() -> JwtAuthority {
-        JwtAuthority::new(b"test secret that is long enough!", Duration::from_secs(3600), "installation-a")
+        JwtAuthority::with_secret(b"test secret that is long enough!", Duration::from_secs(3600), "installation-a")
     }
 
     fn session() -> Uuid {
@@ -241,7 +331,8 @@ mod tests {
 
     #[test]
     fn a_token_expired_by_more_than_the_leeway_is_refused_but_within_it_accepted() {
-        let short = JwtAuthority::new(b"test secret that is long enough!", Duration::from_secs(10), "installation-a");
+        let short =
+            JwtAuthority::with_secret(b"test secret that is long enough!", Duration::from_secs(10), "installation-a");
         let user = UserId::generate();
         let just_expired =
             short.issue(user, session(), OffsetDateTime::now_utc() - time::Duration::seconds(12)).unwrap();
@@ -253,7 +344,8 @@ mod tests {
 
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
-        let other = JwtAuthority::new(b"another secret, equally long...", Duration::from_secs(3600), "installation-a");
+        let other =
+            JwtAuthority::with_secret(b"another secret, equally long...", Duration::from_secs(3600), "installation-a");
         let token = other.issue(UserId::generate(), session(), OffsetDateTime::now_utc()).unwrap();
         assert!(authority().verify(&token).is_err());
     }
@@ -276,7 +368,8 @@ mod tests {
 
     #[test]
     fn a_token_of_another_installation_is_refused_even_with_the_same_key() {
-        let reset = JwtAuthority::new(b"test secret that is long enough!", Duration::from_secs(3600), "installation-b");
+        let reset =
+            JwtAuthority::with_secret(b"test secret that is long enough!", Duration::from_secs(3600), "installation-b");
         let token = reset.issue(UserId::generate(), session(), OffsetDateTime::now_utc()).unwrap();
         assert!(authority().verify(&token).is_err());
     }
@@ -285,6 +378,73 @@ mod tests {
     fn garbage_is_refused() {
         assert!(authority().verify("not.a.token").is_err());
         assert!(authority().verify("").is_err());
+    }
+
+    fn ring(keys: Vec<StoredKey>) -> KeyRing {
+        KeyRing::new(keys, Duration::from_secs(3600), LEEWAY).unwrap()
+    }
+
+    fn key_authority(keys: Vec<StoredKey>) -> JwtAuthority {
+        JwtAuthority::with_keys(ring(keys), Duration::from_secs(3600), "installation-a")
+    }
+
+    fn header(token: &str) -> Header {
+        jsonwebtoken::decode_header(token).unwrap()
+    }
+
+    #[test]
+    fn an_ed25519_authority_signs_eddsa_naming_its_key_and_verifies_its_own_tokens() {
+        let key = StoredKey::generate(OffsetDateTime::now_utc()).unwrap();
+        let authority = key_authority(vec![key.clone()]);
+        let (user, session) = (UserId::generate(), session());
+        let token = authority.issue(user, session, OffsetDateTime::now_utc()).unwrap();
+        assert_eq!(header(&token).alg, Algorithm::EdDSA);
+        assert_eq!(header(&token).kid.as_deref(), Some(key.kid.as_str()));
+        assert_eq!(authority.verify(&token).unwrap(), Verified { user, session });
+        let jwks = authority.jwks();
+        assert_eq!(jwks.len(), 1);
+        assert_eq!((jwks[0].kid.as_str(), jwks[0].alg, jwks[0].crv), (key.kid.as_str(), "EdDSA", "Ed25519"));
+    }
+
+    #[test]
+    fn tokens_of_another_algorithm_or_key_are_refused() {
+        let now = OffsetDateTime::now_utc();
+        let authority = key_authority(vec![StoredKey::generate(now).unwrap()]);
+        let stranger = key_authority(vec![StoredKey::generate(now).unwrap()]);
+        let hs256 =
+            JwtAuthority::with_secret(b"test secret that is long enough!", Duration::from_secs(60), "installation-a");
+        for token in [
+            stranger.issue(UserId::generate(), session(), now).unwrap(),
+            hs256.issue(UserId::generate(), session(), now).unwrap(),
+        ] {
+            assert!(matches!(authority.verify(&token), Err(AuthError::UnexpectedKey)), "{token}");
+        }
+        let eddsa = authority.issue(UserId::generate(), session(), now).unwrap();
+        assert!(matches!(hs256.verify(&eddsa), Err(AuthError::UnexpectedKey)));
+        assert!(hs256.jwks().is_empty(), "a secret is never published");
+    }
+
+    #[test]
+    fn after_a_rotation_the_new_key_signs_and_the_old_one_still_verifies_its_tokens() {
+        let now = OffsetDateTime::now_utc();
+        let mut old = StoredKey::generate(now).unwrap();
+        let authority = key_authority(vec![old.clone()]);
+        let before = authority.issue(UserId::generate(), session(), now).unwrap();
+
+        old.superseded_at = Some(now);
+        let new = StoredKey::generate(now).unwrap();
+        authority.replace_keys(ring(vec![old.clone(), new.clone()]));
+
+        let after = authority.issue(UserId::generate(), session(), now).unwrap();
+        assert_eq!(header(&after).kid.as_deref(), Some(new.kid.as_str()));
+        assert!(authority.verify(&before).is_ok(), "tokens of the old key live out their lifetime");
+        assert!(authority.verify(&after).is_ok());
+
+        let long_ago = now - time::Duration::hours(3);
+        old.superseded_at = Some(long_ago);
+        authority.replace_keys(ring(vec![old, new]));
+        assert!(matches!(authority.verify(&before), Err(AuthError::UnexpectedKey)), "a retired key verifies nothing");
+        assert_eq!(authority.jwks().len(), 1);
     }
 
     /// Sessions known live or dead up front; asking storage counts and answers `stored`.
