@@ -7,6 +7,7 @@ use std::time::Duration;
 use taskdeck_accounts::application::{AccountQueries, AccountsStore};
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform::{Backend, ContextModule, Migration, MountError, Mounted, Platform};
+use taskdeck_platform_http::{AddressRate, AddressRateLimiter};
 
 use crate::http::{self, AccountsState, OwnedProjects};
 use crate::tokens::OpaqueRefreshTokens;
@@ -32,6 +33,7 @@ pub struct Accounts<B> {
     owned_projects: OwnedProjectsFactory<B>,
     hashing_threads: usize,
     refresh_token_lifetime: Duration,
+    address_rate: Option<AddressRate>,
 }
 
 impl<B> std::fmt::Debug for Accounts<B> {
@@ -39,6 +41,7 @@ impl<B> std::fmt::Debug for Accounts<B> {
         f.debug_struct("Accounts")
             .field("hashing_threads", &self.hashing_threads)
             .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .field("address_rate", &self.address_rate)
             .finish_non_exhaustive()
     }
 }
@@ -49,7 +52,20 @@ impl<B> Accounts<B> {
     /// `refresh_token_lifetime`.
     #[must_use]
     pub fn new(owned_projects: OwnedProjectsFactory<B>, refresh_token_lifetime: Duration) -> Self {
-        Self { owned_projects, hashing_threads: Argon2Hasher::default_threads(), refresh_token_lifetime }
+        Self {
+            owned_projects,
+            hashing_threads: Argon2Hasher::default_threads(),
+            refresh_token_lifetime,
+            address_rate: None,
+        }
+    }
+
+    /// Limits logins and registrations together to `rate` per client address
+    /// (`None`: no limit per address; failed logins per account are limited anyway).
+    #[must_use]
+    pub fn with_address_rate(mut self, rate: Option<AddressRate>) -> Self {
+        self.address_rate = rate;
+        self
     }
 }
 
@@ -75,6 +91,7 @@ impl<B: AccountsBackend> ContextModule<B> for Accounts<B> {
             authenticator: platform.authenticator(),
             clock: Arc::clone(&platform.clock),
             owned_projects: (self.owned_projects)(backend, platform),
+            address_limit: self.address_rate.map(|rate| Arc::new(AddressRateLimiter::new(rate))),
         };
         Ok(Mounted { routes: http::routes().with_state(state), handlers: Vec::new() })
     }

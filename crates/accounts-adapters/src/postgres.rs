@@ -6,7 +6,9 @@ use sqlx::{PgConnection, Row};
 use taskdeck_accounts::application::{
     AccountQueries, AccountsStore, AccountsTransaction, Credentials, SessionView, UserProfile, UserStoreError,
 };
-use taskdeck_accounts::domain::{PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, User};
+use taskdeck_accounts::domain::{
+    LoginThrottle, PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, ThrottleKey, User,
+};
 use taskdeck_kernel::{EmailAddress, StoreError, UserId};
 use taskdeck_platform::Migration;
 use taskdeck_platform::outbox::OutboxWriter;
@@ -14,13 +16,18 @@ use taskdeck_platform_postgres::{PostgresDatabase, PostgresStore, PostgresUnitOf
 use time::OffsetDateTime;
 
 use crate::module::AccountsBackend;
-use crate::rows::{SessionListRow, SessionRow, UserRow};
+use crate::rows::{LoginThrottleRow, SessionListRow, SessionRow, UserRow, throttle_values};
 use crate::sql;
 
 /// The accounts tables on PostgreSQL.
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, description: "accounts", sql: include_str!("../migrations/postgres/0001_accounts.sql") },
     Migration { version: 5, description: "sessions", sql: include_str!("../migrations/postgres/0005_sessions.sql") },
+    Migration {
+        version: 7,
+        description: "login throttles",
+        sql: include_str!("../migrations/postgres/0007_login_throttles.sql"),
+    },
 ];
 
 impl AccountsBackend for PostgresDatabase {
@@ -302,6 +309,49 @@ impl AccountsTransaction for PostgresAccountsTransaction {
         }
         session.mark_saved();
         Ok(())
+    }
+
+    async fn login_throttle(&mut self, key: &ThrottleKey) -> Result<LoginThrottle, StoreError> {
+        let row = sqlx::query(sql::LOGIN_THROTTLE_FOR_UPDATE)
+            .bind(&key.as_bytes()[..])
+            .fetch_optional(self.0.connection())
+            .await
+            .map_err(StoreError::backend)?;
+        let Some(row) = row else { return Ok(LoginThrottle::new(*key)) };
+        let row = LoginThrottleRow {
+            key: row.try_get("key").map_err(StoreError::backend)?,
+            window_started_at: row.try_get("window_started_at").map_err(StoreError::backend)?,
+            failures: i64::from(row.try_get::<i32, _>("failures").map_err(StoreError::backend)?),
+            version: row.try_get("version").map_err(StoreError::backend)?,
+        };
+        Ok(LoginThrottle::restore(row.into_state()?))
+    }
+
+    async fn save_login_throttle(&mut self, throttle: &mut LoginThrottle) -> Result<(), StoreError> {
+        let state = throttle.state();
+        let (started, failures) = throttle_values(state)?;
+        let failures = i32::try_from(failures).map_err(StoreError::backend)?;
+        let key = &state.key.as_bytes()[..];
+        let query = if state.version == 0 {
+            sqlx::query(sql::INSERT_LOGIN_THROTTLE).bind(key).bind(started).bind(failures)
+        } else {
+            sqlx::query(sql::UPDATE_LOGIN_THROTTLE).bind(started).bind(failures).bind(key).bind(state.version)
+        };
+        let changed = query.execute(self.0.connection()).await.map_err(StoreError::backend)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        throttle.mark_saved();
+        Ok(())
+    }
+
+    async fn forget_login_throttles_started_before(&mut self, cutoff: OffsetDateTime) -> Result<u64, StoreError> {
+        let removed = sqlx::query(sql::FORGET_LOGIN_THROTTLES_SKIP_LOCKED)
+            .bind(cutoff)
+            .execute(self.0.connection())
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(removed.rows_affected())
     }
 
     async fn commit(self) -> Result<(), StoreError> {

@@ -3,13 +3,15 @@
 //! values, and reporting a corrupt one, is done once, here.
 
 use taskdeck_accounts::application::SessionView;
-use taskdeck_accounts::domain::{PasswordHash, RefreshDigest, SessionId, SessionState, User, UserAgent};
+use taskdeck_accounts::domain::{
+    LoginThrottleState, PasswordHash, RefreshDigest, SessionId, SessionState, ThrottleKey, User, UserAgent,
+};
 use taskdeck_kernel::{EmailAddress, StoreError, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 fn corrupt(what: &str) -> StoreError {
-    StoreError::backend(std::io::Error::other(format!("stored user has an invalid {what}")))
+    StoreError::backend(std::io::Error::other(format!("a stored row has an invalid {what}")))
 }
 
 /// A stored digest: exactly 32 bytes.
@@ -46,6 +48,35 @@ impl SessionRow {
             version: self.version,
         })
     }
+}
+
+/// A whole `login_throttles` row.
+#[derive(Debug)]
+pub(crate) struct LoginThrottleRow {
+    pub key: Vec<u8>,
+    pub window_started_at: OffsetDateTime,
+    pub failures: i64,
+    pub version: i64,
+}
+
+impl LoginThrottleRow {
+    pub(crate) fn into_state(self) -> Result<LoginThrottleState, StoreError> {
+        let key: [u8; 32] = self.key.as_slice().try_into().map_err(|_| corrupt("login throttle key"))?;
+        Ok(LoginThrottleState {
+            key: ThrottleKey::from_bytes(key),
+            window_started_at: Some(self.window_started_at),
+            failures: u32::try_from(self.failures).map_err(|_| corrupt("failed login count"))?,
+            version: self.version,
+        })
+    }
+}
+
+/// The values a throttle is stored with: only throttles that counted an attempt are.
+pub(crate) fn throttle_values(state: &LoginThrottleState) -> Result<(OffsetDateTime, i64), StoreError> {
+    let started = state.window_started_at.ok_or_else(|| {
+        StoreError::backend(std::io::Error::other("a login throttle without a window cannot be stored"))
+    })?;
+    Ok((started, i64::from(state.failures)))
 }
 
 /// A session as listed.

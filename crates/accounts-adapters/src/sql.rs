@@ -105,6 +105,42 @@ pub(crate) const LIVE_SESSION_OWNER: &str = "SELECT user_id FROM sessions WHERE 
 
 pub(crate) const SESSIONS_REVOKED_SINCE: &str = "SELECT id FROM sessions WHERE revoked_at >= $1";
 
+macro_rules! login_throttle {
+    () => {
+        "SELECT key, window_started_at, failures, version FROM login_throttles WHERE key = $1"
+    };
+}
+
+/// SQLite: the unit of work holds the database's only write lock already.
+#[cfg(feature = "sqlite")]
+pub(crate) const LOGIN_THROTTLE: &str = login_throttle!();
+
+/// PostgreSQL: attempts for one address queue on its row instead of conflicting, so a
+/// burst of them is counted without retries.
+#[cfg(feature = "postgres")]
+pub(crate) const LOGIN_THROTTLE_FOR_UPDATE: &str = concat!(login_throttle!(), " FOR UPDATE");
+
+/// Two attempts for a new address both find no row: the second insert changes none
+/// and is reported as a conflict, so that attempt is counted again on the stored row.
+pub(crate) const INSERT_LOGIN_THROTTLE: &str =
+    "INSERT INTO login_throttles (key, window_started_at, failures, version) VALUES ($1, $2, $3, 1)
+     ON CONFLICT (key) DO NOTHING";
+
+/// Guarded by the version the throttle was loaded at.
+pub(crate) const UPDATE_LOGIN_THROTTLE: &str =
+    "UPDATE login_throttles SET window_started_at = $1, failures = $2, version = version + 1
+     WHERE key = $3 AND version = $4";
+
+/// At most a batch per attempt, so no attempt pays for a long backlog.
+#[cfg(feature = "sqlite")]
+pub(crate) const FORGET_LOGIN_THROTTLES: &str = "DELETE FROM login_throttles WHERE key IN
+     (SELECT key FROM login_throttles WHERE window_started_at < $1 LIMIT 100)";
+
+/// PostgreSQL: rows another attempt holds are left for later, rather than waited for.
+#[cfg(feature = "postgres")]
+pub(crate) const FORGET_LOGIN_THROTTLES_SKIP_LOCKED: &str = "DELETE FROM login_throttles WHERE key IN
+     (SELECT key FROM login_throttles WHERE window_started_at < $1 LIMIT 100 FOR UPDATE SKIP LOCKED)";
+
 #[cfg(all(test, feature = "sqlite"))]
 pub(crate) const ALL: &[&str] = &[
     CREDENTIALS,
@@ -123,4 +159,8 @@ pub(crate) const ALL: &[&str] = &[
     SESSIONS_OF,
     LIVE_SESSION_OWNER,
     SESSIONS_REVOKED_SINCE,
+    LOGIN_THROTTLE,
+    INSERT_LOGIN_THROTTLE,
+    UPDATE_LOGIN_THROTTLE,
+    FORGET_LOGIN_THROTTLES,
 ];

@@ -4,7 +4,9 @@ use rusqlite::{OptionalExtension, Row};
 use taskdeck_accounts::application::{
     AccountQueries, AccountsStore, AccountsTransaction, Credentials, SessionView, UserProfile, UserStoreError,
 };
-use taskdeck_accounts::domain::{PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, User};
+use taskdeck_accounts::domain::{
+    LoginThrottle, PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, ThrottleKey, User,
+};
 use taskdeck_kernel::{EmailAddress, StoreError, UserId};
 use taskdeck_platform::Migration;
 use taskdeck_platform::outbox::OutboxWriter;
@@ -14,13 +16,18 @@ use taskdeck_platform_sqlite::{
 use time::OffsetDateTime;
 
 use crate::module::AccountsBackend;
-use crate::rows::{SessionListRow, SessionRow, UserRow};
+use crate::rows::{LoginThrottleRow, SessionListRow, SessionRow, UserRow, throttle_values};
 use crate::sql;
 
 /// The accounts tables on SQLite.
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, description: "accounts", sql: include_str!("../migrations/sqlite/0001_accounts.sql") },
     Migration { version: 5, description: "sessions", sql: include_str!("../migrations/sqlite/0005_sessions.sql") },
+    Migration {
+        version: 7,
+        description: "login throttles",
+        sql: include_str!("../migrations/sqlite/0007_login_throttles.sql"),
+    },
 ];
 
 impl AccountsBackend for SqliteDatabase {
@@ -304,6 +311,53 @@ impl AccountsTransaction for SqliteAccountsTransaction {
         }
         session.mark_saved();
         Ok(())
+    }
+
+    async fn login_throttle(&mut self, key: &ThrottleKey) -> Result<LoginThrottle, StoreError> {
+        let row = self
+            .0
+            .connection()
+            .query_row_cached(sql::LOGIN_THROTTLE, [&key.as_bytes()[..]], |row| {
+                Ok(LoginThrottleRow {
+                    key: row.get("key")?,
+                    window_started_at: micros(row, "window_started_at")?,
+                    failures: row.get("failures")?,
+                    version: row.get("version")?,
+                })
+            })
+            .optional()
+            .map_err(StoreError::backend)?;
+        Ok(match row {
+            Some(row) => LoginThrottle::restore(row.into_state()?),
+            None => LoginThrottle::new(*key),
+        })
+    }
+
+    async fn save_login_throttle(&mut self, throttle: &mut LoginThrottle) -> Result<(), StoreError> {
+        let state = throttle.state();
+        let (started, failures) = throttle_values(state)?;
+        let key = &state.key.as_bytes()[..];
+        let connection = self.0.connection();
+        let changed = if state.version == 0 {
+            connection.execute_cached(sql::INSERT_LOGIN_THROTTLE, (key, UnixMicros(started), failures))
+        } else {
+            connection.execute_cached(sql::UPDATE_LOGIN_THROTTLE, (UnixMicros(started), failures, key, state.version))
+        }
+        .map_err(StoreError::backend)?;
+        if changed == 0 {
+            return Err(StoreError::Conflict);
+        }
+        throttle.mark_saved();
+        Ok(())
+    }
+
+    async fn forget_login_throttles_started_before(&mut self, cutoff: OffsetDateTime) -> Result<u64, StoreError> {
+        let removed = self
+            .0
+            .connection()
+            .execute_cached(sql::FORGET_LOGIN_THROTTLES, [UnixMicros(cutoff)])
+            .map_err(StoreError::backend)?;
+        Ok(u64::try_from(removed).unwrap_or(u64::MAX))
     }
 
     async fn commit(self) -> Result<(), StoreError> {

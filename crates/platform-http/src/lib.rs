@@ -1,13 +1,15 @@
 //! HTTP plumbing shared by every route: problem+json errors, JSON bodies that fail
-//! with precise 4xx answers, the bearer-token extractor, the middleware that turns
+//! with precise 4xx answers, the bearer-token extractor, the client's address and the limits kept per address, the middleware that turns
 //! the framework's own error responses into problem documents, and [`endpoint!`], which
 //! registers a handler and its OpenAPI operation in one line.
 
 pub mod auth;
 pub mod body;
+pub mod client_address;
 mod endpoint;
 pub mod json;
 pub mod problem;
+pub mod rate_limit;
 
 /// What [`endpoint!`] expands to needs, reachable from any crate that uses it.
 #[doc(hidden)]
@@ -19,5 +21,7 @@ pub mod __private {
 
 pub use auth::{CurrentSession, CurrentUser};
 pub use body::{BODY_LIMIT_BYTES, problem_for_framework_errors, reject_oversized_bodies};
+pub use client_address::{ClientAddress, TrustedProxies, TrustedProxiesError};
 pub use json::ApiJson;
 pub use problem::{ApiError, FieldError, Problem};
+pub use rate_limit::{AddressRate, AddressRateError, AddressRateLimiter};

@@ -78,6 +78,8 @@ pub struct ApiError {
     /// Boxed: an error answer is the rare path, and `Result`s carrying it stay small.
     problem: Box<Problem>,
     www_authenticate: Option<&'static str>,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -96,6 +98,7 @@ impl ApiError {
         Self {
             problem: Box::new(Problem::typed(StatusCode::UNAUTHORIZED, "unauthorized", detail)),
             www_authenticate: Some("Bearer"),
+            retry_after: None,
         }
     }
 
@@ -108,6 +111,7 @@ impl ApiError {
                 "The access token is invalid or has expired",
             )),
             www_authenticate: Some(r#"Bearer error="invalid_token""#),
+            retry_after: None,
         }
     }
 
@@ -120,7 +124,7 @@ impl ApiError {
             "The refresh token is invalid, expired, already used or revoked; log in again",
         );
         problem.error = Some("invalid_grant".to_owned());
-        Self { problem: Box::new(problem), www_authenticate: Some("Bearer") }
+        Self { problem: Box::new(problem), www_authenticate: Some("Bearer"), retry_after: None }
     }
 
     /// 404; used also for resources of other users, which must look nonexistent.
@@ -142,6 +146,17 @@ impl ApiError {
         problem.into()
     }
 
+    /// 429 with `Retry-After`: the client must wait `retry_after` (whole seconds, at
+    /// least one) before it tries again.
+    pub fn too_many_requests(slug: &str, detail: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self {
+            problem: Box::new(Problem::typed(StatusCode::TOO_MANY_REQUESTS, slug, detail)),
+            www_authenticate: None,
+            retry_after: Some(seconds.max(1)),
+        }
+    }
+
     /// 503: a dependency (the database) is unavailable.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Problem::typed(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail).into()
@@ -156,7 +171,7 @@ impl ApiError {
 
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
-        Self { problem: Box::new(problem), www_authenticate: None }
+        Self { problem: Box::new(problem), www_authenticate: None, retry_after: None }
     }
 }
 
@@ -169,6 +184,9 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
         if let Some(challenge) = self.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -209,6 +227,17 @@ mod tests {
         for internal in ["disk", "users", "/var/lib", "taskdeck.db"] {
             assert!(!body.contains(internal), "{body}");
         }
+    }
+
+    #[test]
+    fn a_throttled_answer_says_when_to_retry_in_whole_seconds() {
+        let response = ApiError::too_many_requests("rate-limited", "slow down", std::time::Duration::from_millis(1200))
+            .into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_CONTENT_TYPE);
+        let soon = ApiError::too_many_requests("rate-limited", "slow down", std::time::Duration::ZERO);
+        assert_eq!(soon.into_response().headers()[header::RETRY_AFTER], "1", "never zero");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use taskdeck_platform_http::{AddressRate, TrustedProxies};
 
 #[derive(Debug, Parser)]
 #[command(name = "taskdeck", version, about = "Task management HTTP API: users, projects and tasks")]
@@ -115,4 +116,16 @@ pub struct ServeArgs {
     /// Refresh token lifetime in seconds (each refresh starts a new one).
     #[arg(long, env = "TASKDECK_REFRESH_TOKEN_TTL", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
     pub refresh_token_ttl: u64,
+
+    /// The proxies whose `X-Forwarded-For` is believed: comma-separated CIDRs or
+    /// addresses. A request from one of them comes from the last address in that header
+    /// that is not one of them; any other request from its socket's peer.
+    #[arg(long, env = "TASKDECK_TRUSTED_PROXIES", default_value = "", hide_default_value = true)]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Limit logins and registrations per client address: BURST/PER_SECOND, e.g. `20/1`
+    /// (twenty at once, then one a second). Unset: no limit per address (the limit of
+    /// failed logins per account always applies).
+    #[arg(long, env = "TASKDECK_LOGIN_RATE")]
+    pub login_rate: Option<AddressRate>,
 }

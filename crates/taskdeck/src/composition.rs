@@ -15,6 +15,7 @@ use taskdeck_platform::auth::{KeyRing, LEEWAY, StoredKey};
 use taskdeck_platform::outbox::{BackgroundRelay, DeliverEvents, OutboxWriter, Relay, RelayRun};
 use taskdeck_platform::settings::installation_id;
 use taskdeck_platform::{BoxFuture, ContextModule, DatabaseProbe, JwtAuthority, Migration, Platform};
+use taskdeck_platform_http::{AddressRate, TrustedProxies};
 use taskdeck_projects::application::ProjectQueries;
 use taskdeck_projects_adapters::{Projects, ProjectsBackend};
 use tokio::sync::watch;
@@ -36,7 +37,9 @@ impl<B: AccountsBackend + ProjectsBackend> Supported for B {}
 
 /// Every bounded context, in the order their routes and handlers are mounted.
 fn contexts<B: Supported>(settings: &Settings) -> Vec<Box<dyn ContextModule<B>>> {
-    vec![Box::new(Accounts::new(projects_of_user::<B>, settings.refresh_token_lifetime)), Box::new(Projects)]
+    let accounts =
+        Accounts::new(projects_of_user::<B>, settings.refresh_token_lifetime).with_address_rate(settings.login_rate);
+    vec![Box::new(accounts), Box::new(Projects)]
 }
 
 /// The migrations of every context, for [`taskdeck_platform::Backend::migrate`].
@@ -81,6 +84,10 @@ pub struct Settings {
     pub signing_key_file: Option<std::path::PathBuf>,
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
+    /// Whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// The limit of logins and registrations per client address, if any.
+    pub login_rate: Option<AddressRate>,
 }
 
 impl Default for Settings {
@@ -90,6 +97,8 @@ impl Default for Settings {
             signing_key_file: None,
             access_token_lifetime: Duration::from_secs(900),
             refresh_token_lifetime: Duration::from_secs(30 * 86_400),
+            trusted_proxies: TrustedProxies::default(),
+            login_rate: None,
         }
     }
 }
@@ -187,7 +196,7 @@ pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::
     let relay = BackgroundRelay::new(relay, backend.clone(), platform.outbox.signal().clone());
     let (router, document) = routes.split_for_parts();
     Ok(Application {
-        router: http::application_router(router, http::openapi::document(document)),
+        router: http::application_router(router, http::openapi::document(document), settings.trusted_proxies.clone()),
         relay: Arc::new(relay),
         background,
         authority: platform.authority,

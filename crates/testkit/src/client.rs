@@ -3,10 +3,12 @@
 //! the same reply.
 
 use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
 use axum::http::header::{self, AsHeaderName};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -15,6 +17,9 @@ use tower::ServiceExt;
 
 pub const JSON: &str = "application/json";
 pub const FORM: &str = "application/x-www-form-urlencoded";
+
+/// The peer of in-process requests that name none.
+pub const IN_PROCESS_PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50_000);
 
 /// Talks to one application.
 #[derive(Debug, Clone)]
@@ -111,6 +116,11 @@ impl Client {
     pub async fn try_send(&self, request: Request<Body>) -> Result<Reply, TransportError> {
         match &self.transport {
             Transport::InProcess(router) => {
+                let mut request = request;
+                // As the server's connect info would: a test may name another peer.
+                if request.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
+                    request.extensions_mut().insert(ConnectInfo(IN_PROCESS_PEER));
+                }
                 let response = router.clone().oneshot(request).await.expect("the router is infallible");
                 let (parts, body) = response.into_parts();
                 let bytes = body.collect().await.map_err(|error| TransportError(error.to_string()))?.to_bytes();

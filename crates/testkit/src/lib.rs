@@ -13,5 +13,5 @@ mod client;
 mod database;
 
 pub use backend::TestBackend;
-pub use client::{Client, Reply, TransportError};
+pub use client::{Client, FORM, IN_PROCESS_PEER, JSON, Reply, TransportError};
 pub use database::{TestDatabase, admin_execute, postgres_test_url};

@@ -30,6 +30,14 @@ pub(super) fn register_error(error: &RegisterError) -> ApiError {
 pub(super) fn login_error(error: &LoginError) -> ApiError {
     match error {
         LoginError::InvalidCredentials => ApiError::unauthorized("Invalid email or password"),
+        LoginError::Throttled { retry_after } => {
+            tracing::info!(retry_after_seconds = retry_after.as_secs(), "throttled a login: too many failures");
+            ApiError::too_many_requests(
+                "too-many-failed-logins",
+                "Too many failed logins for this email address; try again after the time in Retry-After",
+                *retry_after,
+            )
+        }
         LoginError::Hashing(_) | LoginError::Token(_) => ApiError::internal(error),
         LoginError::Store(store) => store_error(store),
     }

@@ -11,7 +11,7 @@ use taskdeck_accounts::application::{
     refresh_session, register_user,
 };
 use taskdeck_accounts::domain::SessionId;
-use taskdeck_platform_http::{ApiError, ApiJson, CurrentSession, CurrentUser, Problem};
+use taskdeck_platform_http::{ApiError, ApiJson, ClientAddress, CurrentSession, CurrentUser, Problem};
 
 use super::AccountsState;
 use super::dto::{
@@ -38,21 +38,30 @@ use super::login_form::{LoginForm, TokenRequest};
     responses(
         (status = 201, description = "The account was created", body = UserResponse,
             headers(("Location" = String, description = "/api/users/me"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON; or a trusted proxy's `X-Forwarded-For` names no \
+            address where the client's should be (`malformed-forwarded-for`)", body = Problem,
+            content_type = "application/problem+json"),
         (status = 409, description = "The email address is already registered (in any letter case)", body = Problem,
             content_type = "application/problem+json"),
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email or password length", body = Problem,
             content_type = "application/problem+json"),
+        (status = 429, description = "Too many logins and registrations from this client address (`rate-limited`; \
+            only when the server sets a login rate)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt")),
+            example = json!({"type": "urn:taskdeck:problem:rate-limited", "title": "Too Many Requests", "status": 429,
+                "detail": "Too many logins and registrations from this address; try again after the time in Retry-After"})),
     )
 )]
 pub(super) async fn register<S>(
     State(state): State<AccountsState<S>>,
+    client: ClientAddress,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<Response, ApiError>
 where
     S: AccountsStore + AccountQueries + Clone,
 {
+    state.admit(client)?;
     let command = body.into_command()?;
     let user = register_user(&state.store, &state.hasher, state.clock.as_ref(), command)
         .await
@@ -82,8 +91,9 @@ where
     )),
     responses(
         (status = 200, description = "An access token and the session's refresh token", body = TokenResponse),
-        (status = 400, description = "The body is neither a form nor JSON", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 400, description = "The body is neither a form nor JSON; or a trusted proxy's \
+            `X-Forwarded-For` names no address where the client's should be (`malformed-forwarded-for`)",
+            body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid email or password; or, for a refresh, a refresh token that is \
             wrong, expired, already used (the session is then revoked) or of a revoked session (`error` is \
             `invalid_grant`)", body = Problem, content_type = "application/problem+json",
@@ -92,15 +102,26 @@ where
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing, or the grant type is not supported", body = Problem,
             content_type = "application/problem+json"),
+        (status = 429, description = "Throttled. `too-many-failed-logins`: this email address had 5 failed logins \
+            within 15 minutes, so every login for it waits (the right password too) until the window, which began \
+            at the first of them, has passed; an address without an account is treated the same. `rate-limited`: \
+            too many logins, refreshes and registrations from this client address (only when the server sets a \
+            login rate)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt")),
+            example = json!({"type": "urn:taskdeck:problem:too-many-failed-logins", "title": "Too Many Requests",
+                "status": 429, "detail": "Too many failed logins for this email address; try again after the time \
+                in Retry-After"})),
     )
 )]
 pub(super) async fn log_in<S>(
     State(state): State<AccountsState<S>>,
+    client: ClientAddress,
     request: TokenRequest,
 ) -> Result<Json<TokenResponse>, ApiError>
 where
     S: AccountsStore + AccountQueries + Clone,
 {
+    state.admit(client)?;
     let tokens = SessionTokens { access: &state.tokens, refresh: &state.refresh_tokens };
     let grant = match request {
         TokenRequest::Password(request) => {

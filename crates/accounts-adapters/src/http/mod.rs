@@ -13,7 +13,7 @@ use axum::extract::FromRef;
 use taskdeck_accounts::application::{AccountQueries, AccountsStore};
 use taskdeck_kernel::{Clock, StoreError, UserId};
 use taskdeck_platform::Authenticator;
-use taskdeck_platform_http::endpoint;
+use taskdeck_platform_http::{AddressRateLimiter, ApiError, ClientAddress, endpoint};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -52,6 +52,15 @@ pub struct AccountsState<S> {
     pub authenticator: Authenticator,
     pub clock: Arc<dyn Clock>,
     pub owned_projects: Arc<dyn OwnedProjects>,
+    /// Logins and registrations per client address, when limited.
+    pub address_limit: Option<Arc<AddressRateLimiter>>,
+}
+
+impl<S> AccountsState<S> {
+    /// Counts a login or registration against the client's address.
+    fn admit(&self, ClientAddress(address): ClientAddress) -> Result<(), ApiError> {
+        self.address_limit.as_ref().map_or(Ok(()), |limit| limit.check(address))
+    }
 }
 
 impl<S: Clone> Clone for AccountsState<S> {
@@ -64,6 +73,7 @@ impl<S: Clone> Clone for AccountsState<S> {
             authenticator: self.authenticator.clone(),
             clock: Arc::clone(&self.clock),
             owned_projects: Arc::clone(&self.owned_projects),
+            address_limit: self.address_limit.clone(),
         }
     }
 }

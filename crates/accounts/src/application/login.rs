@@ -1,13 +1,16 @@
 //! Use case: someone signs in with email and password; a session opens and grants an
-//! access token and a refresh token.
+//! access token and a refresh token. The address's login throttle is asked first,
+//! before any password is hashed.
 
-use taskdeck_kernel::{Clock, EmailAddress, StoreError, UserId};
+use std::time::Duration;
+
+use taskdeck_kernel::{Clock, ConflictAware, EmailAddress, StoreError, UserId, retry_on_conflict};
 use thiserror::Error;
 
 use super::ports::{
     AccountsStore, AccountsTransaction, Grant, HashingError, PasswordHasher, RefreshTokens, TokenError, TokenIssuer,
 };
-use crate::domain::{Session, SessionId, UserAgent};
+use crate::domain::{Admission, LoginThrottle, Session, SessionId, ThrottleKey, UserAgent, WINDOW};
 
 /// Credentials as the client sent them: login does not apply the registration rules,
 /// anything that does not match an account is simply wrong.
@@ -31,6 +34,10 @@ pub enum LoginError {
     /// Unknown address or wrong password; deliberately indistinguishable.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many failed logins for this address lately (known or not): no password is
+    /// checked until `retry_after` has passed.
+    #[error("too many failed logins for this address; retry in {} s", retry_after.as_secs())]
+    Throttled { retry_after: Duration },
     #[error(transparent)]
     Hashing(#[from] HashingError),
     #[error(transparent)]
@@ -39,9 +46,16 @@ pub enum LoginError {
     Store(#[from] StoreError),
 }
 
+impl ConflictAware for LoginError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Conflict))
+    }
+}
+
 /// Checks the credentials, opens a session and grants its first tokens.
 ///
 /// # Errors
+/// `Throttled` while the address's throttle is closed, whatever the password;
 /// `InvalidCredentials` for an unknown address or a wrong password, after the same
 /// amount of hashing work in both cases.
 pub async fn log_in<T: TokenIssuer, R: RefreshTokens>(
@@ -51,6 +65,8 @@ pub async fn log_in<T: TokenIssuer, R: RefreshTokens>(
     clock: &dyn Clock,
     request: LoginRequest,
 ) -> Result<Grant, LoginError> {
+    let key = ThrottleKey::for_login(&request.email);
+    let admission = admit(store, clock, key).await?;
     let credentials = match EmailAddress::parse(&request.email) {
         Ok(email) => store.credentials(&email).await?,
         Err(_) => None,
@@ -65,23 +81,59 @@ pub async fn log_in<T: TokenIssuer, R: RefreshTokens>(
         (Some(_) | None, _) => return Err(LoginError::InvalidCredentials),
     };
     let user_agent = request.user_agent.as_deref().and_then(UserAgent::parse);
-    open_session(store, tokens, clock, user_id, user_agent).await
+    open_session(store, tokens, clock, user_id, user_agent, (key, admission)).await
 }
 
-/// Opens a session for `user` and grants its first tokens.
+/// Counts the attempt as failed in its own unit of work, committed before the password
+/// is checked, so that every instance sees it at once.
+async fn admit(store: &impl AccountsStore, clock: &dyn Clock, key: ThrottleKey) -> Result<Admission, LoginError> {
+    retry_on_conflict(|| async {
+        let now = clock.now();
+        let mut transaction = store.begin().await?;
+        let mut throttle = transaction.login_throttle(&key).await?;
+        if throttle.state().version == 0 {
+            // A new address to count: a good moment to forget the ones whose windows
+            // have passed, so that a stream of made-up addresses cannot pile up.
+            transaction.forget_login_throttles_started_before(now - WINDOW).await?;
+        }
+        let admitted = throttle.admit(now);
+        if let Ok(admission) = admitted {
+            transaction.save_login_throttle(&mut throttle).await?;
+            transaction.commit().await?;
+            return Ok(admission);
+        }
+        admitted.map_err(|throttled| LoginError::Throttled { retry_after: throttled.retry_after })
+    })
+    .await
+}
+
+/// Opens a session for `user` and grants its first tokens; the attempt that proved
+/// the password was no failure, so it is given back to the throttle in the same unit.
 async fn open_session<T: TokenIssuer, R: RefreshTokens>(
     store: &impl AccountsStore,
     tokens: SessionTokens<'_, T, R>,
     clock: &dyn Clock,
     user: UserId,
     user_agent: Option<UserAgent>,
+    (key, admission): (ThrottleKey, Admission),
 ) -> Result<Grant, LoginError> {
     let refresh = tokens.refresh.mint()?;
     let lifetime = tokens.refresh.lifetime();
-    let mut session = Session::open(SessionId::generate(), user, user_agent, refresh.digest, clock.now(), lifetime);
-    let mut transaction = store.begin().await?;
-    transaction.add_session(&mut session).await?;
-    transaction.commit().await?;
+    let session = Session::open(SessionId::generate(), user, user_agent, refresh.digest, clock.now(), lifetime);
+    let session = retry_on_conflict(|| async {
+        let mut session = session.clone();
+        let mut transaction = store.begin().await?;
+        let mut throttle: LoginThrottle = transaction.login_throttle(&key).await?;
+        // Gone only if its window passed while the password was checked: nothing to give back.
+        if throttle.state().version > 0 {
+            throttle.succeeded(admission);
+            transaction.save_login_throttle(&mut throttle).await?;
+        }
+        transaction.add_session(&mut session).await?;
+        transaction.commit().await?;
+        Ok::<_, LoginError>(session)
+    })
+    .await?;
     Ok(Grant {
         session: session.id(),
         access: tokens.access.issue(user, session.id())?,
@@ -160,5 +212,79 @@ mod tests {
             assert!(matches!(outcome, Err(LoginError::InvalidCredentials)), "{email}: {outcome:?}");
         }
         assert!(store.all_sessions().is_empty(), "a refused login opens no session");
+    }
+
+    /// `FakeHasher` that counts the passwords it checks.
+    #[derive(Default)]
+    struct CountingHasher(std::sync::atomic::AtomicUsize);
+
+    impl CountingHasher {
+        fn verified(&self) -> usize {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    impl PasswordHasher for CountingHasher {
+        async fn hash(&self, password: PlainPassword) -> Result<crate::domain::PasswordHash, HashingError> {
+            FakeHasher.hash(password).await
+        }
+
+        async fn verify(
+            &self,
+            candidate: String,
+            hash: Option<crate::domain::PasswordHash>,
+        ) -> Result<bool, HashingError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            FakeHasher.verify(candidate, hash).await
+        }
+    }
+
+    #[tokio::test]
+    async fn five_failures_throttle_the_address_for_the_rest_of_the_window_without_checking_passwords() {
+        let (store, _) = store_with_bob().await;
+        let clock = clock();
+        let hasher = CountingHasher::default();
+        for _ in 0..5 {
+            let outcome = log_in(&store, &hasher, TOKENS, &clock, request("bob@example.com", "guess")).await;
+            assert!(matches!(outcome, Err(LoginError::InvalidCredentials)), "{outcome:?}");
+            clock.advance(time::Duration::minutes(1));
+        }
+        assert_eq!(hasher.verified(), 5);
+
+        let outcome = log_in(&store, &hasher, TOKENS, &clock, request("Bob@Example.com", "correct horse")).await;
+        let Err(LoginError::Throttled { retry_after }) = outcome else { panic!("not throttled: {outcome:?}") };
+        assert_eq!(retry_after, WINDOW - Duration::from_secs(5 * 60), "until 15 minutes after the first failure");
+        assert_eq!(hasher.verified(), 5, "a throttled attempt checks no password");
+        assert!(store.all_sessions().is_empty());
+
+        clock.advance(time::Duration::try_from(retry_after).unwrap());
+        log_in(&store, &hasher, TOKENS, &clock, request("bob@example.com", "correct horse")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unknown_address_is_throttled_like_a_known_one_and_other_addresses_are_not() {
+        let (store, _) = store_with_bob().await;
+        for _ in 0..5 {
+            let outcome = log_in(&store, &FakeHasher, TOKENS, &clock(), request("nobody@example.com", "guess")).await;
+            assert!(matches!(outcome, Err(LoginError::InvalidCredentials)), "{outcome:?}");
+        }
+        let outcome = log_in(&store, &FakeHasher, TOKENS, &clock(), request("nobody@example.com", "guess")).await;
+        assert!(matches!(outcome, Err(LoginError::Throttled { .. })), "{outcome:?}");
+        log_in(&store, &FakeHasher, TOKENS, &clock(), request("bob@example.com", "correct horse")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_successful_login_is_not_counted_as_a_failure() {
+        let (store, _) = store_with_bob().await;
+        for _ in 0..4 {
+            let _ = log_in(&store, &FakeHasher, TOKENS, &clock(), request("bob@example.com", "guess")).await;
+        }
+        for _ in 0..3 {
+            log_in(&store, &FakeHasher, TOKENS, &clock(), request("bob@example.com", "correct horse")).await.unwrap();
+        }
+        let fifth = log_in(&store, &FakeHasher, TOKENS, &clock(), request("bob@example.com", "guess")).await;
+        assert!(matches!(fifth, Err(LoginError::InvalidCredentials)), "{fifth:?}");
+        let sixth = log_in(&store, &FakeHasher, TOKENS, &clock(), request("bob@example.com", "correct horse")).await;
+        assert!(matches!(sixth, Err(LoginError::Throttled { .. })), "{sixth:?}");
     }
 }

@@ -7,7 +7,9 @@ use taskdeck_kernel::{EmailAddress, StoreError, UserId};
 use thiserror::Error;
 use time::OffsetDateTime;
 
-use crate::domain::{PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, User, UserAgent};
+use crate::domain::{
+    LoginThrottle, PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, ThrottleKey, User, UserAgent,
+};
 
 /// Errors of the user repository beyond plain storage failures.
 #[derive(Debug, Error)]
@@ -117,6 +119,33 @@ pub trait AccountsTransaction: Send {
     /// `StoreError::Conflict` when the stored version is no longer the one the session
     /// was loaded at; `Backend` on a storage failure.
     fn save_session(&mut self, session: &mut Session) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The failed logins counted for `key`; a new throttle (version 0) when none are.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn login_throttle(&mut self, key: &ThrottleKey) -> impl Future<Output = Result<LoginThrottle, StoreError>> + Send;
+
+    /// Stores a throttle's count.
+    ///
+    /// # Errors
+    /// `StoreError::Conflict` when the stored version is no longer the one the throttle
+    /// was loaded at (for a new one: when another attempt stored it first), so that
+    /// concurrent attempts are counted one after the other; `Backend` otherwise.
+    fn save_login_throttle(
+        &mut self,
+        throttle: &mut LoginThrottle,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the throttles whose window started before `cutoff`: they count nothing
+    /// any more. Returns how many it removed.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn forget_login_throttles_started_before(
+        &mut self,
+        cutoff: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Makes every change of this unit of work durable, atomically.
     ///

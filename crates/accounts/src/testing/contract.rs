@@ -11,7 +11,10 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::application::{AccountQueries, AccountsStore, AccountsTransaction, UserStoreError};
-use crate::domain::{PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, User, UserAgent};
+use crate::domain::{
+    LoginThrottle, PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, ThrottleKey, User, UserAgent,
+    WINDOW,
+};
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 10:15:00 UTC);
 const DAY: Duration = Duration::from_secs(86_400);
@@ -341,6 +344,71 @@ where
     assert_eq!(all, [kept.id()], "sessions revoked before stay as they were");
 }
 
+async fn throttle_with_failures<S: AccountsStore>(store: &S, email: &str, failures: u32, at: OffsetDateTime) {
+    let mut transaction = store.begin().await.expect("begin");
+    let mut throttle = transaction.login_throttle(&ThrottleKey::for_login(email)).await.expect("load");
+    for _ in 0..failures {
+        throttle.admit(at).expect("admitted");
+    }
+    transaction.save_login_throttle(&mut throttle).await.expect("save");
+    transaction.commit().await.expect("commit");
+}
+
+pub async fn a_saved_login_throttle_is_loaded_back_and_an_unknown_one_is_new<S: AccountsStore>(store: S) {
+    throttle_with_failures(&store, "bob@example.com", 3, NOW).await;
+
+    let mut transaction = store.begin().await.expect("begin");
+    let throttle = transaction.login_throttle(&ThrottleKey::for_login("BOB@example.com")).await.expect("load");
+    let state = throttle.state();
+    assert_eq!((state.failures, state.window_started_at, state.version), (3, Some(NOW), 1));
+    let unknown = transaction.login_throttle(&ThrottleKey::for_login("alice@example.com")).await.expect("load");
+    assert_eq!(unknown.state(), LoginThrottle::new(ThrottleKey::for_login("alice@example.com")).state());
+}
+
+pub async fn saving_a_stale_login_throttle_is_a_conflict<S: AccountsStore>(store: S) {
+    let key = ThrottleKey::for_login("bob@example.com");
+    let store = &store;
+    let load = || async {
+        let mut transaction = store.begin().await.expect("begin");
+        transaction.login_throttle(&key).await.expect("load")
+    };
+    let save = |mut throttle: LoginThrottle| async move {
+        let _ = throttle.admit(NOW).expect("admitted");
+        let mut transaction = store.begin().await.expect("begin");
+        match transaction.save_login_throttle(&mut throttle).await {
+            Ok(()) => transaction.commit().await.map(|()| throttle),
+            Err(error) => Err(error),
+        }
+    };
+    // Two attempts for a new address read "no throttle"; the second to store it must
+    // count again.
+    let (first, second) = (load().await, load().await);
+    let first = save(first).await.expect("the first is stored");
+    let outcome = save(second).await;
+    assert!(matches!(outcome, Err(StoreError::Conflict)), "a new throttle stored twice: {outcome:?}");
+
+    save(load().await).await.expect("counted on the stored row");
+    let outcome = save(first).await;
+    assert!(matches!(outcome, Err(StoreError::Conflict)), "a stale copy: {outcome:?}");
+    assert_eq!(load().await.state().failures, 2);
+}
+
+pub async fn forgetting_login_throttles_removes_only_windows_started_before_the_cutoff<S: AccountsStore>(store: S) {
+    let later = NOW + WINDOW;
+    throttle_with_failures(&store, "old@example.com", 5, NOW).await;
+    throttle_with_failures(&store, "recent@example.com", 1, later).await;
+
+    let mut transaction = store.begin().await.expect("begin");
+    let forgotten = transaction.forget_login_throttles_started_before(later).await.expect("forget");
+    transaction.commit().await.expect("commit");
+    assert_eq!(forgotten, 1);
+    let mut transaction = store.begin().await.expect("begin");
+    let old = transaction.login_throttle(&ThrottleKey::for_login("old@example.com")).await.expect("load");
+    assert_eq!(old.state().version, 0, "forgotten");
+    let recent = transaction.login_throttle(&ThrottleKey::for_login("recent@example.com")).await.expect("load");
+    assert_eq!(recent.state().failures, 1, "kept");
+}
+
 /// Expands to one `#[tokio::test]` per contract check, each on a store made by
 /// `$fresh_store().await`, which returns `Option<(Store, Keep)>`: `Keep` is held until
 /// the check ends (the store's temporary database, say); `None` makes the test pass
@@ -368,6 +436,9 @@ macro_rules! accounts_store_contract {
             a_removed_user_is_gone_its_deletion_published_and_its_address_free_again,
             removing_a_stale_copy_is_a_conflict,
             revoking_a_users_sessions_spares_the_one_named_and_other_users,
+            a_saved_login_throttle_is_loaded_back_and_an_unknown_one_is_new,
+            saving_a_stale_login_throttle_is_a_conflict,
+            forgetting_login_throttles_removes_only_windows_started_before_the_cutoff,
         );
     };
     (@checks $fresh_store:path; $($check:ident),+ $(,)?) => {

@@ -14,7 +14,8 @@ use crate::application::{
     PasswordHasher, RefreshTokens, SessionView, TokenError, TokenIssuer, UserProfile, UserStoreError,
 };
 use crate::domain::{
-    PasswordHash, PlainPassword, PresentedToken, RefreshDigest, Session, SessionId, SessionState, User,
+    LoginThrottle, LoginThrottleState, PasswordHash, PlainPassword, PresentedToken, RefreshDigest, Session, SessionId,
+    SessionState, ThrottleKey, User,
 };
 
 #[derive(Debug, Clone)]
@@ -30,6 +31,7 @@ struct State {
     sessions: HashMap<SessionId, SessionState>,
     /// Every refresh token issued, with its session and whether a refresh spent it.
     refresh_tokens: HashMap<RefreshDigest, (SessionId, bool)>,
+    throttles: HashMap<ThrottleKey, LoginThrottleState>,
     outbox: Vec<EventEnvelope>,
 }
 
@@ -66,6 +68,8 @@ impl AccountsStore for InMemoryAccounts {
             store: self.clone(),
             staged: HashMap::new(),
             staged_sessions: HashMap::new(),
+            staged_throttles: HashMap::new(),
+            forget_throttles_before: None,
             removed: Vec::new(),
             events: Vec::new(),
         })
@@ -134,6 +138,9 @@ pub struct InMemoryAccountsTransaction {
     /// New state per session, the version it must still have (None = new), and the
     /// refresh tokens it spent.
     staged_sessions: HashMap<SessionId, (SessionState, Option<i64>, Vec<RefreshDigest>)>,
+    /// New state per throttle and the version it must still have (0 = not stored).
+    staged_throttles: HashMap<ThrottleKey, (LoginThrottleState, i64)>,
+    forget_throttles_before: Option<OffsetDateTime>,
     /// Accounts to remove, with the version they must still have.
     removed: Vec<(UserId, i64)>,
     events: Vec<EventEnvelope>,
@@ -259,8 +266,39 @@ impl AccountsTransaction for InMemoryAccountsTransaction {
         Ok(())
     }
 
+    async fn login_throttle(&mut self, key: &ThrottleKey) -> Result<LoginThrottle, StoreError> {
+        let stored = match self.staged_throttles.get(key) {
+            Some((stored, _)) => Some(stored.clone()),
+            None => self.store.lock().throttles.get(key).cloned(),
+        };
+        Ok(stored.map_or_else(|| LoginThrottle::new(*key), LoginThrottle::restore))
+    }
+
+    async fn save_login_throttle(&mut self, throttle: &mut LoginThrottle) -> Result<(), StoreError> {
+        let expected = throttle.state().version;
+        throttle.mark_saved();
+        let state = throttle.state().clone();
+        self.staged_throttles
+            .entry(state.key)
+            .and_modify(|staged| staged.0 = state.clone())
+            .or_insert((state, expected));
+        Ok(())
+    }
+
+    async fn forget_login_throttles_started_before(&mut self, cutoff: OffsetDateTime) -> Result<u64, StoreError> {
+        self.forget_throttles_before = Some(cutoff);
+        let state = self.store.lock();
+        let expired = state.throttles.values().filter(|throttle| started_before(throttle, cutoff)).count();
+        Ok(u64::try_from(expired).unwrap_or(u64::MAX))
+    }
+
     async fn commit(self) -> Result<(), StoreError> {
         let mut state = self.store.lock();
+        for (key, (_, expected)) in &self.staged_throttles {
+            if state.throttles.get(key).map_or(0, |throttle| throttle.version) != *expected {
+                return Err(StoreError::Conflict);
+            }
+        }
         for (id, (_, expected, _)) in &self.staged_sessions {
             if state.sessions.get(id).map(|session| session.version) != *expected {
                 return Err(StoreError::Conflict);
@@ -293,9 +331,19 @@ impl AccountsTransaction for InMemoryAccountsTransaction {
             state.refresh_tokens.insert(stored.refresh, (id, false));
             state.sessions.insert(id, stored);
         }
+        if let Some(cutoff) = self.forget_throttles_before {
+            state.throttles.retain(|_, throttle| !started_before(throttle, cutoff));
+        }
+        for (key, (stored, _)) in self.staged_throttles {
+            state.throttles.insert(key, stored);
+        }
         state.outbox.extend(self.events);
         Ok(())
     }
+}
+
+fn started_before(throttle: &LoginThrottleState, cutoff: OffsetDateTime) -> bool {
+    throttle.window_started_at.is_none_or(|started| started < cutoff)
 }
 
 /// A hasher that "hashes" by prefixing: fast and predictable, for use-case tests.

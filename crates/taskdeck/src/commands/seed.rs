@@ -2,9 +2,12 @@
 //! created through the public HTTP API (in process), so the seed obeys exactly the
 //! rules every client does, on either backend.
 
+use std::net::{Ipv4Addr, SocketAddr};
+
 use anyhow::{Context, bail};
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -77,6 +80,9 @@ impl Api {
             Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
             None => request.body(Body::empty()),
         }?;
+        let mut request = request;
+        // The seed is a local client; the routes limited per address want to know it.
+        request.extensions_mut().insert(ConnectInfo(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
         let response = self.router.clone().oneshot(request).await?;
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();

@@ -1,5 +1,6 @@
 //! `taskdeck serve`: the HTTP API and the outbox relay, until SIGTERM or Ctrl-C.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -25,6 +26,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         signing_key_file: args.signing_key_file,
         access_token_lifetime: Duration::from_secs(args.access_token_ttl),
         refresh_token_lifetime: Duration::from_secs(args.refresh_token_ttl),
+        trusted_proxies: args.trusted_proxies,
+        login_rate: args.login_rate,
     };
     let application = database.compose(&settings).await?;
 
@@ -36,7 +39,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let background = application.spawn_background(relay_stopped);
 
     tracing::info!("listening on http://{address}");
-    axum::serve(listener, application.router.clone())
+    // The peer's address is what the limits per client address key on.
+    axum::serve(listener, application.router.clone().into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
         .context("the HTTP server failed")?;

@@ -41,13 +41,17 @@ async fn requests_in_flight_when_sigterm_arrives_still_get_their_answers() {
     command.env("RUST_LOG", "info,tower_http=debug");
     let server = Server::spawn(command);
     let api = server.client();
-    api.register("inflight@example.com", PASSWORD).await.expect(201);
+    // One account per login: more than five logins in flight for one account count as
+    // failures until they succeed, and would be throttled.
+    for index in 0..LOGINS {
+        api.register(&format!("inflight{index}@example.com"), PASSWORD).await.expect(201);
+    }
 
     // Each login runs a deliberately slow password hash, a few at a time.
     let mut logins = JoinSet::new();
-    for _ in 0..LOGINS {
+    for index in 0..LOGINS {
         let api = api.clone();
-        logins.spawn(async move { api.login_form("inflight@example.com", PASSWORD).await });
+        logins.spawn(async move { api.login_form(&format!("inflight{index}@example.com"), PASSWORD).await });
     }
     let started = |line: &str| line.contains("/api/users/login") && line.contains("started processing request");
     crate::support::eventually(Duration::from_secs(30), "every login to reach the server", || async {
@@ -143,6 +147,18 @@ fn a_zero_token_lifetime_is_refused_with_a_one_line_reason() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = database_url(dir.path());
     refuses(&["--bind", "127.0.0.1:0", "--database-url", &url, "--access-token-ttl", "0"], "--access-token-ttl");
+}
+
+#[test]
+fn a_malformed_login_rate_or_trusted_proxy_list_is_refused_with_a_one_line_reason() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = database_url(dir.path());
+    for rate in ["0/1", "20", "20/0", "twenty/1"] {
+        refuses(&["--bind", "127.0.0.1:0", "--database-url", &url, "--login-rate", rate], "is not a rate");
+    }
+    let proxies = ["--bind", "127.0.0.1:0", "--database-url", &url, "--trusted-proxies", "10.0.0.0/8,proxy.internal"];
+    refuses(&proxies, "`proxy.internal` is not an IP address or CIDR network");
+    refuses(&["--bind", "127.0.0.1:0", "--database-url", &url, "--trusted-proxies", "10.0.0.0/40"], "10.0.0.0/40");
 }
 
 /// A port that was free a moment ago.

@@ -11,4 +11,5 @@ mod instances;
 mod keys;
 mod lifecycle;
 mod sessions;
+mod throttling;
 mod upgrade;

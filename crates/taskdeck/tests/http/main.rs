@@ -12,3 +12,4 @@ mod openapi;
 mod projects;
 mod sessions;
 mod tasks;
+mod throttling;

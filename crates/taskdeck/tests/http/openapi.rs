@@ -32,8 +32,8 @@ const fn op(
 const CONTRACT: [Operation; 24] = [
     op("get", "/health", false, "200", &[], false),
     op("get", "/ready", false, "200", &["503"], false),
-    op("post", "/api/users", false, "201", &["409", "422"], true),
-    op("post", "/api/users/login", false, "200", &["401"], true),
+    op("post", "/api/users", false, "201", &["400", "409", "422", "429"], true),
+    op("post", "/api/users/login", false, "200", &["400", "401", "429"], true),
     op("get", "/api/users/me", true, "200", &[], false),
     op("put", "/api/users/me", true, "200", &["409", "422"], true),
     op("post", "/api/users/logout", true, "204", &[], false),
@@ -212,6 +212,19 @@ async fn every_error_response_is_a_problem_document() {
         }
     }
     assert!(errors > CONTRACT.len(), "too few error responses to be meaningful: {errors}");
+}
+
+#[tokio::test]
+async fn too_many_requests_responses_declare_their_retry_after_header() {
+    let document = document().await;
+
+    let throttled: Vec<&Operation> =
+        CONTRACT.iter().filter(|op| operation(&document, op)["responses"]["429"].is_object()).collect();
+    assert_eq!(throttled.len(), 2, "registration and login are throttled");
+    for op in throttled {
+        let retry_after = &operation(&document, op)["responses"]["429"]["headers"]["Retry-After"];
+        assert_eq!(retry_after["schema"]["type"], "integer", "{} {}: {retry_after}", op.method, op.path);
+    }
 }
 
 #[tokio::test]
