@@ -3,7 +3,10 @@
 
 use taskdeck_platform_http::{FieldError, Problem};
 use utoipa::OpenApi;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{
+    Flow, Http, HttpAuthScheme, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,7 +25,12 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
             every refresh answers a new refresh token and spends the old one, and presenting a spent one again \
             ends the whole session (a stolen copy is useless once either party refreshes). Logging out, ending a \
             session from the session list, or anything that revokes a session makes its tokens answer 401 at \
-            once on the instance that did it and within 2 seconds on every other instance of one database.",
+            once on the instance that did it and within 2 seconds on every other instance of one database.\n\n\
+            Logins are throttled: after 5 failed logins for one email address within 15 minutes, every login for \
+            it answers 429 until the window (which began at the first failure) has passed, whether the address \
+            has an account or not; a server may also limit logins and registrations per client address. Every \
+            429 carries `Retry-After` in seconds. Behind the server's trusted proxies, the client address is the \
+            rightmost `X-Forwarded-For` entry that is not one of them.",
         license(name = "MIT")
     ),
     components(schemas(Problem, FieldError))
@@ -40,5 +48,42 @@ pub fn document(operations: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenAp
     bearer.bearer_format = Some("JWT".to_owned());
     bearer.description = Some("An access token from POST /api/users/login".to_owned());
     components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    // The same tokens, obtained by Swagger UI's "Authorize" dialog with a username
+    // (the email) and a password, and refreshed at the same endpoint.
+    let password_grant = Password::with_refresh_url(LOGIN, Scopes::new(), LOGIN);
+    components.add_security_scheme(
+        PASSWORD_GRANT,
+        SecurityScheme::OAuth2(OAuth2::with_description(
+            [Flow::Password(password_grant)],
+            "The OAuth2 password grant of POST /api/users/login: the username is the email address",
+        )),
+    );
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+        ];
+        operations.into_iter().flatten().for_each(accept_the_password_grant);
+    }
     document
+}
+
+const LOGIN: &str = "/api/users/login";
+const PASSWORD_GRANT: &str = "passwordGrant";
+
+/// An operation that takes a bearer token takes one from the password grant as well:
+/// the two are alternatives (either satisfies it).
+fn accept_the_password_grant(operation: &mut Operation) {
+    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+    if let Some(requirements) = operation.security.as_mut()
+        && requirements.contains(&bearer)
+    {
+        requirements.push(SecurityRequirement::new(PASSWORD_GRANT, Vec::<String>::new()));
+    }
 }

@@ -1,8 +1,8 @@
 //! The OpenAPI document at `/openapi.json` describes the contract, and `/docs` serves an
 //! API browser whose assets come from taskdeck itself.
 
-use crate::common::{JSON, PROBLEM, TestApp};
-use axum::http::{StatusCode, header};
+use crate::common::{FORM, JSON, PASSWORD, PROBLEM, TestApp};
+use axum::http::{Method, StatusCode, header};
 use serde_json::Value;
 
 /// One operation of the contract.
@@ -141,6 +141,29 @@ async fn the_bearer_scheme_is_an_http_bearer_security_scheme() {
 }
 
 #[tokio::test]
+async fn swagger_uis_authorize_dialog_gets_tokens_with_the_password_grant_of_the_login_operation() {
+    let document = document().await;
+    let schemes = document["components"]["securitySchemes"].as_object().expect("security schemes");
+    let oauth2: Vec<&Value> = schemes.values().filter(|scheme| scheme["type"] == "oauth2").collect();
+    assert_eq!(oauth2.len(), 1, "{schemes:?}");
+    let password = &oauth2[0]["flows"]["password"];
+    assert_eq!(password["tokenUrl"], "/api/users/login", "{password}");
+    assert_eq!(password["refreshUrl"], "/api/users/login", "{password}");
+}
+
+#[tokio::test]
+async fn swagger_uis_password_grant_request_logs_in() {
+    // What Swagger UI's dialog sends: the form with grant_type=password (and an empty scope).
+    let app = TestApp::new().await;
+    app.register("swagger@example.com", PASSWORD).await.expect(201);
+    let form = b"grant_type=password&username=swagger%40example.com&password=correct+horse+battery&scope=".to_vec();
+    let reply = app.request(Method::POST, "/api/users/login", None, Some((FORM, form))).await.expect(200);
+    assert_eq!(reply.body["token_type"], "bearer");
+    let token = reply.body["access_token"].as_str().expect("an access token");
+    app.get("/api/users/me", Some(token)).await.expect(200);
+}
+
+#[tokio::test]
 async fn every_authenticated_operation_requires_the_bearer_scheme_and_documents_401() {
     let document = document().await;
     let schemes = &document["components"]["securitySchemes"];
@@ -149,12 +172,24 @@ async fn every_authenticated_operation_requires_the_bearer_scheme_and_documents_
         let operation = operation(&document, op);
         let security =
             operation["security"].as_array().unwrap_or_else(|| panic!("{} {} has no security", op.method, op.path));
-        assert_eq!(security.len(), 1, "{} {}: {security:?}", op.method, op.path);
-        let requirement = security[0].as_object().expect("a security requirement");
-        assert_eq!(requirement.len(), 1, "{} {}: {security:?}", op.method, op.path);
-        let (name, _scopes) = requirement.iter().next().expect("one scheme");
-        assert_eq!(schemes[name]["type"], "http", "{} {} names scheme {name}", op.method, op.path);
-        assert_eq!(schemes[name]["scheme"].as_str().map(str::to_ascii_lowercase).as_deref(), Some("bearer"));
+        // Two alternatives, each of one scheme: a pasted bearer token, or the password grant.
+        assert_eq!(security.len(), 2, "{} {}: {security:?}", op.method, op.path);
+        let mut kinds: Vec<String> = security
+            .iter()
+            .map(|requirement| {
+                let requirement = requirement.as_object().expect("a security requirement");
+                assert_eq!(requirement.len(), 1, "{} {}: {security:?}", op.method, op.path);
+                let (name, _scopes) = requirement.iter().next().expect("one scheme");
+                let scheme = &schemes[name];
+                match scheme["type"].as_str() {
+                    Some("http") => format!("http {}", scheme["scheme"].as_str().unwrap_or("").to_ascii_lowercase()),
+                    Some("oauth2") => "oauth2".to_owned(),
+                    other => panic!("{} {} names scheme {name} of type {other:?}", op.method, op.path),
+                }
+            })
+            .collect();
+        kinds.sort();
+        assert_eq!(kinds, ["http bearer", "oauth2"], "{} {}", op.method, op.path);
         assert!(operation["responses"]["401"].is_object(), "{} {} documents no 401", op.method, op.path);
     }
 }
