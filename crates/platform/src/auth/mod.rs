@@ -4,6 +4,7 @@
 
 mod keys;
 mod store;
+mod verified;
 
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -16,6 +17,7 @@ use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use self::verified::VerifiedTokens;
 use crate::BoxFuture;
 
 pub use keys::{Jwk, KeyError, KeyRing, PICKUP, StoredKey};
@@ -87,6 +89,8 @@ pub struct JwtAuthority {
     validation: Validation,
     lifetime: Duration,
     audience: String,
+    /// Tokens verified before (EdDSA only: an HS256 check costs about what a lookup does).
+    verified: VerifiedTokens,
 }
 
 impl fmt::Debug for JwtAuthority {
@@ -125,6 +129,7 @@ impl JwtAuthority {
             validation: validation(Algorithm::HS256, audience),
             lifetime,
             audience: audience.to_owned(),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -136,6 +141,7 @@ impl JwtAuthority {
             validation: validation(Algorithm::EdDSA, audience),
             lifetime,
             audience: audience.to_owned(),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -207,6 +213,14 @@ impl JwtAuthority {
     /// # Errors
     /// `AuthError::Invalid` or `IssuedInTheFuture` for any token that is not valid now.
     pub fn verify(&self, token: &str) -> Result<Verified, AuthError> {
+        let now = OffsetDateTime::now_utc();
+        if let Signer::Keys(keys) = &self.signer {
+            let still_verifies =
+                |kid: &str| keys.read().unwrap_or_else(PoisonError::into_inner).verifying(kid, now).is_some();
+            if let Some(verified) = self.verified.recall(token, now.unix_timestamp(), still_verifies) {
+                return Ok(verified);
+            }
+        }
         let header = jsonwebtoken::decode_header(token).map_err(AuthError::Invalid)?;
         let claims = match &self.signer {
             Signer::Secret { decoding, .. } => {
@@ -221,17 +235,22 @@ impl JwtAuthority {
                     return Err(AuthError::UnexpectedKey);
                 }
                 let keys = keys.read().unwrap_or_else(PoisonError::into_inner);
-                let decoding = keys.verifying(kid, OffsetDateTime::now_utc()).ok_or(AuthError::UnexpectedKey)?;
+                let decoding = keys.verifying(kid, now).ok_or(AuthError::UnexpectedKey)?;
                 jsonwebtoken::decode::<Claims>(token, decoding, &self.validation)
             }
         }
         .map_err(AuthError::Invalid)?
         .claims;
-        let latest = OffsetDateTime::now_utc().unix_timestamp().saturating_add(LEEWAY_SECONDS.cast_signed());
+        let latest = now.unix_timestamp().saturating_add(LEEWAY_SECONDS.cast_signed());
         if claims.iat > latest {
             return Err(AuthError::IssuedInTheFuture);
         }
-        Ok(Verified { user: claims.sub, session: claims.sid })
+        let verified = Verified { user: claims.sub, session: claims.sid };
+        if let (Signer::Keys(_), Some(kid)) = (&self.signer, header.kid.as_deref()) {
+            let accepted_until = claims.exp.saturating_add(LEEWAY_SECONDS.cast_signed());
+            self.verified.remember(token, kid, accepted_until, now.unix_timestamp(), verified);
+        }
+        Ok(verified)
     }
 }
 
