@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use taskdeck_kernel::StoreError;
 use taskdeck_platform::Migration;
@@ -367,6 +368,7 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     connection.pragma_update(None, "temp_store", "MEMORY")?;
     // Checkpoints run on the blocking pool (`Shared::checkpoint`), not inside a commit.
     connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+    plan_without_looking_at_parameters(&connection)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(connection)
 }
@@ -375,8 +377,17 @@ fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     let connection =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
+    plan_without_looking_at_parameters(&connection)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(connection)
+}
+
+/// With STAT4 (which the bundled SQLite has), a statement whose plan could depend on a
+/// bound value — `number > ?` of a page after the first — is prepared again at every
+/// execution, and parsing then costs more than the query. The query planner stability
+/// guarantee plans once, whatever is bound.
+fn plan_without_looking_at_parameters(connection: &Connection) -> rusqlite::Result<()> {
+    connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map(|_| ())
 }
 
 /// `BEGIN IMMEDIATE` that fails at once, instead of sleeping on the async worker,

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod backend;
 pub mod constraints;
+pub mod cursor;
 pub mod migrations;
 pub mod module;
 pub mod outbox;
@@ -22,6 +23,7 @@ use std::pin::Pin;
 pub use auth::{AuthError, Authenticator, JwtAuthority, SessionCheck, SigningKeyStore, Verified};
 pub use backend::{Backend, DatabaseProbe};
 pub use constraints::{UniqueKey, UniqueViolation, WriteError};
+pub use cursor::{InvalidCursor, PageCursors};
 pub use migrations::{Migration, MigrationPlan, MigrationPlanError};
 pub use module::{ContextModule, MountError, Mounted, Platform};
 

@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::{Authenticator, JwtAuthority, SessionCheck};
 use crate::backend::Backend;
+use crate::cursor::PageCursors;
 use crate::migrations::Migration;
 use crate::outbox::{EventHandler, OutboxWriter};
 
@@ -22,6 +23,8 @@ pub struct Platform {
     pub clock: Arc<dyn Clock>,
     /// Where units of work write the events their aggregates record.
     pub outbox: OutboxWriter,
+    /// Seals the cursors of paged lists.
+    pub cursors: PageCursors,
 }
 
 impl Platform {

@@ -7,6 +7,7 @@ use taskdeck_kernel::StoreError;
 // v1 also kept a generated HS256 secret here (`jwt_secret`); v2 signs with the
 // Ed25519 keys of `signing_keys` instead, and migration 6 removes that row.
 const INSTALLATION_ID_KEY: &str = "installation_id";
+const PAGE_CURSOR_KEY: &str = "page_cursor_key";
 
 /// A random identifier of this database, generated on first use. Access tokens carry it,
 /// so a token issued against another database (say, one since reset) is refused even
@@ -16,6 +17,15 @@ const INSTALLATION_ID_KEY: &str = "installation_id";
 /// `StoreError::Backend` on a storage failure or when no randomness is available.
 pub async fn installation_id(database: &impl SettingsStore) -> Result<String, StoreError> {
     database.stored_or_generated(INSTALLATION_ID_KEY, random_secret()?).await
+}
+
+/// The key page cursors are sealed with, generated on first use and shared by every
+/// instance of the database, so a cursor from one instance continues on another.
+///
+/// # Errors
+/// `StoreError::Backend` on a storage failure or when no randomness is available.
+pub async fn page_cursor_key(database: &impl SettingsStore) -> Result<String, StoreError> {
+    database.stored_or_generated(PAGE_CURSOR_KEY, random_secret()?).await
 }
 
 /// Where settings live: a key-value table every instance shares.

@@ -45,6 +45,7 @@ impl<B: ProjectsBackend> ContextModule<B> for Projects {
             store: store.clone(),
             authenticator: platform.authenticator(),
             clock: Arc::clone(&platform.clock),
+            cursors: platform.cursors.clone(),
         };
         Ok(Mounted {
             routes: http::routes().with_state(state),

@@ -8,7 +8,8 @@ use taskdeck_platform::Migration;
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform_postgres::{PostgresDatabase, PostgresStore, PostgresUnitOfWork, write_error};
 use taskdeck_projects::application::{
-    ProjectDetails, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction, TaskDetails,
+    Page, PageSize, ProjectDetails, ProjectFilter, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction,
+    TaskDetails, TaskFilter,
 };
 use taskdeck_projects::domain::{IncompleteTaskLimit, Project, ProjectId, TaskNumber};
 use time::OffsetDateTime;
@@ -18,8 +19,14 @@ use crate::rows::{ProjectRow, SummaryRow, TaskRow, backend, corrupt};
 use crate::sql;
 
 /// The projects tables on PostgreSQL.
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 2, description: "projects", sql: include_str!("../migrations/postgres/0002_projects.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 2, description: "projects", sql: include_str!("../migrations/postgres/0002_projects.sql") },
+    Migration {
+        version: 8,
+        description: "task filters",
+        sql: include_str!("../migrations/postgres/0008_task_filters.sql"),
+    },
+];
 
 impl ProjectsBackend for PostgresDatabase {
     type Store = PostgresProjects;
@@ -185,6 +192,60 @@ impl ProjectQueries for PostgresProjects {
             sqlx::query(sql::PROJECTS_OF).bind(owner.as_uuid()).fetch_all(&mut *connection).await.map_err(backend)?;
         connection.release();
         rows.iter().map(|row| summary_row(row).map_err(backend)?.into_summary()).collect()
+    }
+
+    async fn project_page(
+        &self,
+        owner: UserId,
+        filter: &ProjectFilter,
+        after: Option<ProjectId>,
+        size: PageSize,
+    ) -> Result<Page<ProjectSummary>, StoreError> {
+        let mut query =
+            sqlx::query(sql::postgres_project_page(filter)).bind(owner.as_uuid()).bind(after.map_or(0, ProjectId::get));
+        if let Some(text) = &filter.name_contains {
+            query = query.bind(text.as_str());
+        }
+        let mut connection = self.store.reader().await?;
+        let rows = query.bind(size.probe()).fetch_all(&mut *connection).await.map_err(backend)?;
+        connection.release();
+        let projects =
+            rows.iter().map(|row| summary_row(row).map_err(backend)?.into_summary()).collect::<Result<_, _>>()?;
+        Ok(Page::from_probe(projects, size))
+    }
+
+    async fn task_page(
+        &self,
+        owner: UserId,
+        id: ProjectId,
+        filter: &TaskFilter,
+        after: Option<TaskNumber>,
+        size: PageSize,
+    ) -> Result<Option<Page<TaskDetails>>, StoreError> {
+        let mut query = sqlx::query(sql::postgres_task_page(filter)).bind(after.map_or(0, TaskNumber::get));
+        if let Some(text) = &filter.name_contains {
+            query = query.bind(text.as_str());
+        }
+        let mut connection = self.store.reader().await?;
+        let rows = query
+            .bind(id.get())
+            .bind(owner.as_uuid())
+            .bind(size.probe())
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(backend)?;
+        connection.release();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut tasks = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let number: Option<i64> = row.try_get("number").map_err(backend)?;
+            if number.is_some() {
+                tasks.push(task_row(row).map_err(backend)?.into_details()?);
+            }
+        }
+        Ok(Some(Page::from_probe(tasks, size)))
     }
 
     async fn project(&self, owner: UserId, id: ProjectId) -> Result<Option<ProjectDetails>, StoreError> {

@@ -4,6 +4,10 @@
 //! (checked by a test). What differs stays with its backend: how a project id is
 //! reserved, and PostgreSQL's row lock on the loaded project.
 
+#[cfg(test)]
+use taskdeck_projects::application::NameContains;
+use taskdeck_projects::application::{ProjectFilter, TaskFilter};
+
 /// The whole project row the repository loads.
 macro_rules! project_by_id {
     () => {
@@ -58,6 +62,115 @@ pub(crate) const TASKS_OF_PROJECT: &str = "SELECT t.number, t.name, t.completed_
      LEFT JOIN tasks t ON t.project_id = p.id
      WHERE p.id = $1 AND p.owner_id = $2 AND p.deleted_at IS NULL
      ORDER BY t.number";
+
+/// A page of a project's tasks after a number, under a filter: one statement per filter
+/// combination, so each is planned for what it filters on. `$find` is the backend's
+/// substring position function (SQLite `instr`, PostgreSQL `strpos`); letter case is
+/// ignored with the database's `lower`. The LEFT JOIN yields one row with NULL task
+/// columns for a visible project without matching tasks, and no row for an invisible one.
+macro_rules! task_page {
+    (@head) => {
+        "SELECT t.number, t.name, t.completed_at FROM projects p
+     LEFT JOIN tasks t ON t.project_id = p.id AND t.number > $1"
+    };
+    (@tail $id:literal, $owner:literal, $limit:literal) => {
+        concat!(
+            "\n     WHERE p.id = ", $id, " AND p.owner_id = ", $owner, " AND p.deleted_at IS NULL
+     ORDER BY t.number LIMIT ", $limit
+        )
+    };
+    ($find:literal, $completed:expr, $search:expr) => {
+        match ($completed, $search) {
+            (None, false) => concat!(task_page!(@head), task_page!(@tail "$2", "$3", "$4")),
+            (Some(true), false) => {
+                concat!(task_page!(@head), " AND t.completed_at IS NOT NULL", task_page!(@tail "$2", "$3", "$4"))
+            }
+            (Some(false), false) => {
+                concat!(task_page!(@head), " AND t.completed_at IS NULL", task_page!(@tail "$2", "$3", "$4"))
+            }
+            (None, true) => concat!(
+                task_page!(@head),
+                " AND ", $find, "(lower(t.name), lower($2)) > 0",
+                task_page!(@tail "$3", "$4", "$5")
+            ),
+            (Some(true), true) => concat!(
+                task_page!(@head),
+                " AND t.completed_at IS NOT NULL AND ", $find, "(lower(t.name), lower($2)) > 0",
+                task_page!(@tail "$3", "$4", "$5")
+            ),
+            (Some(false), true) => concat!(
+                task_page!(@head),
+                " AND t.completed_at IS NULL AND ", $find, "(lower(t.name), lower($2)) > 0",
+                task_page!(@tail "$3", "$4", "$5")
+            ),
+        }
+    };
+}
+
+/// A page of the owner's live projects after an id, under a filter (see `task_page!`).
+macro_rules! project_page {
+    (@head) => {
+        "SELECT id, name, archived_at FROM projects
+     WHERE owner_id = $1 AND deleted_at IS NULL AND id > $2"
+    };
+    ($find:literal, $archived:expr, $search:expr) => {
+        match ($archived, $search) {
+            (None, false) => concat!(project_page!(@head), "\n     ORDER BY id LIMIT $3"),
+            (Some(true), false) => concat!(project_page!(@head), " AND archived_at IS NOT NULL\n     ORDER BY id LIMIT $3"),
+            (Some(false), false) => concat!(project_page!(@head), " AND archived_at IS NULL\n     ORDER BY id LIMIT $3"),
+            (None, true) => concat!(
+                project_page!(@head),
+                " AND ", $find, "(lower(name), lower($3)) > 0\n     ORDER BY id LIMIT $4"
+            ),
+            (Some(true), true) => concat!(
+                project_page!(@head),
+                " AND archived_at IS NOT NULL AND ", $find, "(lower(name), lower($3)) > 0\n     ORDER BY id LIMIT $4"
+            ),
+            (Some(false), true) => concat!(
+                project_page!(@head),
+                " AND archived_at IS NULL AND ", $find, "(lower(name), lower($3)) > 0\n     ORDER BY id LIMIT $4"
+            ),
+        }
+    };
+}
+
+/// SQLite's statement for a page of tasks under `filter`.
+#[cfg(feature = "sqlite")]
+pub(crate) fn sqlite_task_page(filter: &TaskFilter) -> &'static str {
+    task_page!("instr", filter.completed, filter.name_contains.is_some())
+}
+
+/// PostgreSQL's statement for a page of tasks under `filter`.
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_task_page(filter: &TaskFilter) -> &'static str {
+    task_page!("strpos", filter.completed, filter.name_contains.is_some())
+}
+
+#[cfg(feature = "sqlite")]
+pub(crate) fn sqlite_project_page(filter: &ProjectFilter) -> &'static str {
+    project_page!("instr", filter.archived, filter.name_contains.is_some())
+}
+
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_project_page(filter: &ProjectFilter) -> &'static str {
+    project_page!("strpos", filter.archived, filter.name_contains.is_some())
+}
+
+/// Every filter combination, for the tests that check each statement.
+#[cfg(test)]
+pub(crate) fn every_filter() -> Vec<(TaskFilter, ProjectFilter)> {
+    let search = NameContains::new("x").ok();
+    let mut filters = Vec::new();
+    for flag in [None, Some(true), Some(false)] {
+        for name_contains in [None, search.clone()] {
+            filters.push((
+                TaskFilter { completed: flag, name_contains: name_contains.clone() },
+                ProjectFilter { archived: flag, name_contains },
+            ));
+        }
+    }
+    filters
+}
 
 pub(crate) const TASK_DETAILS: &str = "SELECT t.number, t.name, t.completed_at FROM tasks t
      JOIN projects p ON p.id = t.project_id

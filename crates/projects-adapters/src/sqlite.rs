@@ -9,7 +9,8 @@ use taskdeck_platform_sqlite::{
     CachedStatements, SqliteDatabase, SqliteStore, SqliteUnitOfWork, Timestamp, write_error,
 };
 use taskdeck_projects::application::{
-    ProjectDetails, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction, TaskDetails,
+    Page, PageSize, ProjectDetails, ProjectFilter, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction,
+    TaskDetails, TaskFilter,
 };
 use taskdeck_projects::domain::{IncompleteTaskLimit, Project, ProjectId, TaskNumber};
 use time::OffsetDateTime;
@@ -19,8 +20,14 @@ use crate::rows::{ProjectRow, SummaryRow, TaskRow, backend, corrupt};
 use crate::sql;
 
 /// The projects tables on SQLite.
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 2, description: "projects", sql: include_str!("../migrations/sqlite/0002_projects.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 2, description: "projects", sql: include_str!("../migrations/sqlite/0002_projects.sql") },
+    Migration {
+        version: 8,
+        description: "task filters",
+        sql: include_str!("../migrations/sqlite/0008_task_filters.sql"),
+    },
+];
 
 impl ProjectsBackend for SqliteDatabase {
     type Store = SqliteProjects;
@@ -206,6 +213,58 @@ impl ProjectQueries for SqliteProjects {
         rows.into_iter().map(SummaryRow::into_summary).collect()
     }
 
+    async fn project_page(
+        &self,
+        owner: UserId,
+        filter: &ProjectFilter,
+        after: Option<ProjectId>,
+        size: PageSize,
+    ) -> Result<Page<ProjectSummary>, StoreError> {
+        let after = after.map_or(0, ProjectId::get);
+        let rows = self.store.read(|connection| {
+            let mut statement = connection.prepare_cached(sql::sqlite_project_page(filter))?;
+            let rows = match &filter.name_contains {
+                Some(text) => {
+                    statement.query_map((owner.as_uuid(), after, text.as_str(), size.probe()), summary_row)?
+                }
+                None => statement.query_map((owner.as_uuid(), after, size.probe()), summary_row)?,
+            };
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let projects = rows.into_iter().map(SummaryRow::into_summary).collect::<Result<_, _>>()?;
+        Ok(Page::from_probe(projects, size))
+    }
+
+    async fn task_page(
+        &self,
+        owner: UserId,
+        id: ProjectId,
+        filter: &TaskFilter,
+        after: Option<TaskNumber>,
+        size: PageSize,
+    ) -> Result<Option<Page<TaskDetails>>, StoreError> {
+        let after = after.map_or(0, TaskNumber::get);
+        let rows = self.store.read(|connection| {
+            let mut statement = connection.prepare_cached(sql::sqlite_task_page(filter))?;
+            let task = |row: &Row<'_>| {
+                let number: Option<i64> = row.get("number")?;
+                number.map(|_| task_row(row)).transpose()
+            };
+            let rows = match &filter.name_contains {
+                Some(text) => {
+                    statement.query_map((after, text.as_str(), id.get(), owner.as_uuid(), size.probe()), task)?
+                }
+                None => statement.query_map((after, id.get(), owner.as_uuid(), size.probe()), task)?,
+            };
+            rows.collect::<rusqlite::Result<Vec<Option<TaskRow>>>>()
+        })?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let tasks = rows.into_iter().flatten().map(TaskRow::into_details).collect::<Result<_, _>>()?;
+        Ok(Some(Page::from_probe(tasks, size)))
+    }
+
     async fn project(&self, owner: UserId, id: ProjectId) -> Result<Option<ProjectDetails>, StoreError> {
         self.store.read(|connection| {
             connection
@@ -281,5 +340,10 @@ mod tests {
     #[tokio::test]
     async fn the_statements_shared_with_postgres_number_their_parameters_in_order() {
         migrated().await.0.assert_parameters_numbered_in_order(sql::SHARED);
+        let pages: Vec<&str> = sql::every_filter()
+            .iter()
+            .flat_map(|(tasks, projects)| [sql::sqlite_task_page(tasks), sql::sqlite_project_page(projects)])
+            .collect();
+        migrated().await.0.assert_parameters_numbered_in_order(&pages);
     }
 }

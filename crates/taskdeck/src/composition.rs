@@ -13,8 +13,8 @@ use taskdeck_accounts_adapters::{Accounts, AccountsBackend, LiveSessions};
 use taskdeck_kernel::{Clock, StoreError, SystemClock, UserId};
 use taskdeck_platform::auth::{KeyRing, LEEWAY, StoredKey};
 use taskdeck_platform::outbox::{BackgroundRelay, DeliverEvents, OutboxWriter, Relay, RelayRun};
-use taskdeck_platform::settings::installation_id;
-use taskdeck_platform::{BoxFuture, ContextModule, DatabaseProbe, JwtAuthority, Migration, Platform};
+use taskdeck_platform::settings::{installation_id, page_cursor_key};
+use taskdeck_platform::{BoxFuture, ContextModule, DatabaseProbe, JwtAuthority, Migration, PageCursors, Platform};
 use taskdeck_platform_http::{AddressRate, TrustedProxies};
 use taskdeck_projects::application::ProjectQueries;
 use taskdeck_projects_adapters::{Projects, ProjectsBackend};
@@ -178,7 +178,9 @@ pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::
     if keys == Keys::Stored {
         background.push(watch_signing_keys(backend.clone(), Arc::clone(&authority), settings.access_token_lifetime));
     }
-    let platform = Platform { authority, sessions, clock, outbox };
+    let cursor_key = page_cursor_key(backend).await.context("cannot read or store the page cursor key")?;
+    let cursors = PageCursors::new(cursor_key.as_bytes()).context("cannot use the page cursor key")?;
+    let platform = Platform { authority, sessions, clock, outbox, cursors };
     let probe: Arc<dyn DatabaseProbe> = Arc::new(backend.clone());
     let mut routes: OpenApiRouter = http::health_routes().with_state(probe);
     let mut handlers = Vec::new();

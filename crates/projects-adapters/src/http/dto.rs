@@ -130,16 +130,21 @@ pub struct ProjectSummaryResponse {
     pub archived_at: Option<OffsetDateTime>,
 }
 
-/// The signed-in user's projects, not deleted, ordered by id.
+/// A page of the signed-in user's projects, not deleted, ordered by id.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"projects": [{"id": 1, "name": "My first project", "archivedAt": null}]}))]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"projects": [{"id": 1, "name": "My first project", "archivedAt": null}], "nextCursor": null}))]
 pub struct ProjectListResponse {
     pub projects: Vec<ProjectSummaryResponse>,
+    /// The `cursor` of the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
-impl From<Vec<ProjectSummary>> for ProjectListResponse {
-    fn from(projects: Vec<ProjectSummary>) -> Self {
+impl ProjectListResponse {
+    #[must_use]
+    pub fn new(projects: Vec<ProjectSummary>, next_cursor: Option<String>) -> Self {
         Self {
+            next_cursor,
             projects: projects
                 .into_iter()
                 .map(|project| ProjectSummaryResponse {
@@ -170,18 +175,22 @@ impl From<TaskDetails> for TaskResponse {
     }
 }
 
-/// A project's tasks, ordered by number.
+/// A page of a project's tasks, ordered by number.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[schema(example = json!({"tasks": [
     {"number": 1, "name": "Sign up!", "completedAt": "2026-11-24T10:15:00Z"},
     {"number": 2, "name": "Watch the tutorial", "completedAt": null}
-]}))]
+], "nextCursor": null}))]
 pub struct TaskListResponse {
     pub tasks: Vec<TaskResponse>,
+    /// The `cursor` of the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
-impl From<Vec<TaskDetails>> for TaskListResponse {
-    fn from(tasks: Vec<TaskDetails>) -> Self {
-        Self { tasks: tasks.into_iter().map(TaskResponse::from).collect() }
+impl TaskListResponse {
+    #[must_use]
+    pub fn new(tasks: Vec<TaskDetails>, next_cursor: Option<String>) -> Self {
+        Self { tasks: tasks.into_iter().map(TaskResponse::from).collect(), next_cursor }
     }
 }

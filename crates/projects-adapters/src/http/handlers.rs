@@ -2,13 +2,14 @@
 //! read model, map the outcome.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use taskdeck_platform_http::{ApiError, ApiJson, CurrentUser, Problem};
 use taskdeck_projects::application::{
-    self as use_cases, AddTask, CreateProject, ProjectQueries, ProjectsStore, UpdateProject,
+    self as use_cases, AddTask, CreateProject, ProjectFilter, ProjectQueries, ProjectsStore, TaskFilter, UpdateProject,
 };
+use taskdeck_projects::domain::{ProjectId, TaskNumber};
 
 use super::ProjectsState;
 use super::dto::{
@@ -16,6 +17,7 @@ use super::dto::{
     UpdateProjectRequest,
 };
 use super::errors::{command_error, project_not_found, store_error, task_not_found};
+use super::pages::{List, PageRequest};
 use super::paths::{ProjectPath, TaskPath};
 
 fn created(location: String, body: impl serde::Serialize) -> Response {
@@ -56,17 +58,37 @@ pub(super) async fn create_project<S: ProjectsStore + ProjectQueries + Clone>(
 #[utoipa::path(
     get, path = "/api/projects", tag = "projects", operation_id = "listProjects",
     security(("bearer" = [])),
+    params(
+        ("limit" = Option<u16>, Query, description = "Projects per page, 1 to 500 (default 100)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "Where to continue: `nextCursor` of the page before. It \
+            remembers the filters: leave them out, or repeat them unchanged"),
+        ("archived" = Option<bool>, Query, description = "Only archived projects (`true`) or only the others (`false`)"),
+        ("q" = Option<String>, Query, description = "Only projects whose name contains this text, ignoring letter \
+            case (at most 200 characters)"),
+    ),
     responses(
-        (status = 200, description = "Projects that are not deleted, ordered by id", body = ProjectListResponse),
+        (status = 200, description = "A page of the projects that are not deleted, ordered by id", body = ProjectListResponse,
+            headers(("Link" = String, description = "`<URL>; rel=\"next\"`: the next page, when there is one"))),
+        (status = 400, description = "A cursor that is malformed or was issued for another list (`invalid-cursor`), \
+            or with other filters than the request's (`cursor-filter-mismatch`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid `limit`, `archived` or `q`, named in `errors`", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn list_projects<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
-) -> Result<Json<ProjectListResponse>, ApiError> {
-    let projects = state.store.projects_of(owner).await.map_err(|error| store_error(&error))?;
-    Ok(Json(ProjectListResponse::from(projects)))
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let request = PageRequest::parse(query.as_deref(), List::Projects, owner, &state.cursors)?;
+    let filter = ProjectFilter { archived: request.flag, name_contains: request.name_contains.clone() };
+    let after = request.after.map(ProjectId::new).transpose().map_err(|_| invalid_position())?;
+    let page =
+        state.store.project_page(owner, &filter, after, request.size).await.map_err(|error| store_error(&error))?;
+    let last = page.items.last().map(|project| project.id.get());
+    Ok(request
+        .respond(&state.cursors, last, page.more, |next_cursor| ProjectListResponse::new(page.items, next_cursor)))
 }
 
 /// Get a project.
@@ -221,20 +243,50 @@ pub(super) async fn create_task<S: ProjectsStore + ProjectQueries + Clone>(
 #[utoipa::path(
     get, path = "/api/projects/{id}/tasks", tag = "projects", operation_id = "listTasks",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    params(
+        ("id" = i64, Path, description = "Project id", minimum = 1),
+        ("limit" = Option<u16>, Query, description = "Tasks per page, 1 to 500 (default 100)", minimum = 1, maximum = 500),
+        ("cursor" = Option<String>, Query, description = "Where to continue: `nextCursor` of the page before. It \
+            remembers the filters: leave them out, or repeat them unchanged"),
+        ("completed" = Option<bool>, Query, description = "Only completed tasks (`true`) or only incomplete ones (`false`)"),
+        ("q" = Option<String>, Query, description = "Only tasks whose name contains this text, ignoring letter case \
+            (at most 200 characters)"),
+    ),
     responses(
-        (status = 200, description = "Tasks ordered by number", body = TaskListResponse),
+        (status = 200, description = "A page of the project's tasks, ordered by number", body = TaskListResponse,
+            headers(("Link" = String, description = "`<URL>; rel=\"next\"`: the next page, when there is one"))),
+        (status = 400, description = "A cursor that is malformed or was issued for another list (`invalid-cursor`), \
+            or with other filters than the request's (`cursor-filter-mismatch`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid `limit`, `completed` or `q`, named in `errors`", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn list_tasks<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(project): ProjectPath,
-) -> Result<Json<TaskListResponse>, ApiError> {
-    let tasks = state.store.tasks(owner, project).await.map_err(|error| store_error(&error))?;
-    tasks.map(|tasks| Json(TaskListResponse::from(tasks))).ok_or_else(project_not_found)
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let request = PageRequest::parse(query.as_deref(), List::Tasks(project), owner, &state.cursors)?;
+    let filter = TaskFilter { completed: request.flag, name_contains: request.name_contains.clone() };
+    let after = request.after.map(TaskNumber::new).transpose().map_err(|_| invalid_position())?;
+    let page = state
+        .store
+        .task_page(owner, project, &filter, after, request.size)
+        .await
+        .map_err(|error| store_error(&error))?
+        .ok_or_else(project_not_found)?;
+    let last = page.items.last().map(|task| task.number.get());
+    Ok(request.respond(&state.cursors, last, page.more, |next_cursor| TaskListResponse::new(page.items, next_cursor)))
+}
+
+/// A sealed cursor holds only positions this server wrote; one that names no item
+/// means the key was shared with something else.
+fn invalid_position() -> ApiError {
+    Problem::typed(StatusCode::BAD_REQUEST, "invalid-cursor", "The cursor is malformed, or is not one this list issued")
+        .into()
 }
 
 /// Get a task.

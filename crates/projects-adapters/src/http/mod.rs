@@ -5,13 +5,14 @@
 mod dto;
 mod errors;
 mod handlers;
+mod pages;
 mod paths;
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use taskdeck_kernel::Clock;
-use taskdeck_platform::Authenticator;
+use taskdeck_platform::{Authenticator, PageCursors};
 use taskdeck_platform_http::endpoint;
 use taskdeck_projects::application::{ProjectQueries, ProjectsStore};
 use utoipa::OpenApi;
@@ -27,11 +28,17 @@ pub struct ProjectsState<S> {
     pub store: S,
     pub authenticator: Authenticator,
     pub clock: Arc<dyn Clock>,
+    pub cursors: PageCursors,
 }
 
 impl<S: Clone> Clone for ProjectsState<S> {
     fn clone(&self) -> Self {
-        Self { store: self.store.clone(), authenticator: self.authenticator.clone(), clock: Arc::clone(&self.clock) }
+        Self {
+            store: self.store.clone(),
+            authenticator: self.authenticator.clone(),
+            clock: Arc::clone(&self.clock),
+            cursors: self.cursors.clone(),
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use std::future::Future;
 
 use taskdeck_kernel::{EventId, StoreError, UserId};
 
+use super::listing::{Page, PageSize, ProjectFilter, TaskFilter};
 use super::views::{ProjectDetails, ProjectSummary, TaskDetails};
 use crate::domain::{Project, ProjectId, TaskNumber};
 
@@ -86,6 +87,33 @@ pub trait ProjectQueries: Send + Sync + 'static {
     /// # Errors
     /// `StoreError::Backend` on a storage failure.
     fn projects_of(&self, owner: UserId) -> impl Future<Output = Result<Vec<ProjectSummary>, StoreError>> + Send;
+
+    /// One page of the owner's projects that `filter` admits, ordered by id, starting
+    /// after the project `after` (from the first when `None`).
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn project_page(
+        &self,
+        owner: UserId,
+        filter: &ProjectFilter,
+        after: Option<ProjectId>,
+        size: PageSize,
+    ) -> impl Future<Output = Result<Page<ProjectSummary>, StoreError>> + Send;
+
+    /// One page of the project's tasks that `filter` admits, ordered by number,
+    /// starting after task `after`; `None` when the project is invisible.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` on a storage failure.
+    fn task_page(
+        &self,
+        owner: UserId,
+        id: ProjectId,
+        filter: &TaskFilter,
+        after: Option<TaskNumber>,
+        size: PageSize,
+    ) -> impl Future<Output = Result<Option<Page<TaskDetails>>, StoreError>> + Send;
 
     /// # Errors
     /// `StoreError::Backend` on a storage failure; invisible projects are `Ok(None)`.

@@ -9,7 +9,10 @@ use taskdeck_kernel::{EventId, StoreError, UserId};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::application::{ProjectQueries, ProjectsStore, ProjectsTransaction, TaskDetails};
+use crate::application::{
+    NameContains, Page, PageSize, ProjectFilter, ProjectQueries, ProjectsStore, ProjectsTransaction, TaskDetails,
+    TaskFilter,
+};
 use crate::domain::{IncompleteTaskLimit, Project, ProjectId, ProjectName, Task, TaskName, TaskNumber};
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 10:15:00 UTC);
@@ -263,6 +266,145 @@ pub async fn tasks_are_listed_in_number_order<S: ContractStore>(store: S) {
     assert!(store.task(owner, project.id(), number(13)).await.expect("query").is_none());
 }
 
+fn size(n: i64) -> PageSize {
+    PageSize::new(n).expect("a page size")
+}
+
+fn text(raw: &str) -> Option<NameContains> {
+    Some(NameContains::new(raw).expect("a search text"))
+}
+
+async fn task_numbers<S: ContractStore>(
+    store: &S,
+    owner: UserId,
+    project: ProjectId,
+    filter: &TaskFilter,
+    after: Option<i64>,
+    page: i64,
+) -> (Vec<i64>, bool) {
+    let after = after.map(number);
+    let Page { items, more } =
+        store.task_page(owner, project, filter, after, size(page)).await.expect("query").expect("visible");
+    (items.iter().map(|task| task.number.get()).collect(), more)
+}
+
+pub async fn task_pages_follow_each_other_in_number_order_under_every_filter<S: ContractStore>(store: S) {
+    let owner = UserId::generate();
+    let project = stored_project(&store, owner, 12, 4).await;
+    let all = TaskFilter::default();
+    assert_eq!(task_numbers(&store, owner, project.id(), &all, None, 5).await, (vec![1, 2, 3, 4, 5], true));
+    assert_eq!(task_numbers(&store, owner, project.id(), &all, Some(5), 5).await, (vec![6, 7, 8, 9, 10], true));
+    assert_eq!(task_numbers(&store, owner, project.id(), &all, Some(10), 5).await, (vec![11, 12], false));
+    assert_eq!(task_numbers(&store, owner, project.id(), &all, Some(7), 5).await, (vec![8, 9, 10, 11, 12], false));
+    assert_eq!(task_numbers(&store, owner, project.id(), &all, Some(12), 5).await, (vec![], false));
+
+    let completed = TaskFilter { completed: Some(true), name_contains: None };
+    assert_eq!(task_numbers(&store, owner, project.id(), &completed, None, 4).await, (vec![1, 2, 3, 4], false));
+    let open = TaskFilter { completed: Some(false), name_contains: None };
+    assert_eq!(task_numbers(&store, owner, project.id(), &open, None, 3).await, (vec![5, 6, 7], true));
+    assert_eq!(task_numbers(&store, owner, project.id(), &open, Some(10), 3).await, (vec![11, 12], false));
+    // Letter case is ignored (ASCII here; beyond it, as each database's `lower` does).
+    let ones = TaskFilter { completed: None, name_contains: text("NUMBER 1") };
+    assert_eq!(task_numbers(&store, owner, project.id(), &ones, None, 3).await, (vec![1, 10, 11], true));
+    assert_eq!(task_numbers(&store, owner, project.id(), &ones, Some(11), 3).await, (vec![12], false));
+    let open_ones = TaskFilter { completed: Some(false), name_contains: text("number 1") };
+    assert_eq!(task_numbers(&store, owner, project.id(), &open_ones, None, 10).await, (vec![10, 11, 12], false));
+    // Characters LIKE would treat as wildcards are plain text.
+    let wildcard = TaskFilter { completed: None, name_contains: text("%") };
+    assert_eq!(task_numbers(&store, owner, project.id(), &wildcard, None, 10).await, (vec![], false));
+    let underscore = TaskFilter { completed: None, name_contains: text("Task_number") };
+    assert_eq!(task_numbers(&store, owner, project.id(), &underscore, None, 10).await, (vec![], false));
+
+    let first = store.task_page(owner, project.id(), &all, None, size(1)).await.expect("query").expect("visible");
+    assert_eq!(
+        first.items,
+        vec![TaskDetails { number: number(1), name: "Task number 1".into(), completed_at: Some(NOW) }]
+    );
+    let empty = stored_project(&store, owner, 0, 0).await;
+    assert_eq!(task_numbers(&store, owner, empty.id(), &all, None, 5).await, (vec![], false));
+    let stranger = UserId::generate();
+    assert!(store.task_page(stranger, project.id(), &all, None, size(5)).await.expect("query").is_none());
+    let unknown = ProjectId::new(i64::MAX).expect("an id");
+    assert!(store.task_page(owner, unknown, &all, None, size(5)).await.expect("query").is_none());
+}
+
+pub async fn walking_task_pages_while_tasks_are_added_returns_every_earlier_task_once_in_order<S: ContractStore>(
+    store: S,
+) {
+    let owner = UserId::generate();
+    let project = stored_project(&store, owner, 10, 0).await;
+    let all = TaskFilter::default();
+    let (mut seen, mut more) = task_numbers(&store, owner, project.id(), &all, None, 4).await;
+    let mut added = 0;
+    while more {
+        // Another writer adds tasks between every two pages.
+        let mut transaction = store.begin().await.expect("begin");
+        let mut loaded = transaction.project(project.id(), None).await.expect("load").expect("exists");
+        loaded.add_task(task_name("Added while paging"), LATER).expect("add");
+        transaction.save(&mut loaded).await.expect("save");
+        transaction.commit().await.expect("commit");
+        added += 1;
+        let (page, next) = task_numbers(&store, owner, project.id(), &all, seen.last().copied(), 4).await;
+        seen.extend(page);
+        more = next;
+        assert!(added < 20, "the walk ends");
+    }
+    assert_eq!(seen[..10], (1..=10).collect::<Vec<_>>(), "every earlier task once, in order");
+    let mut sorted = seen.clone();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "nothing twice");
+    assert!(seen.windows(2).all(|pair| pair[0] < pair[1]), "in order: {seen:?}");
+}
+
+/// A project of `owner` named `raw`, archived when asked.
+async fn named_project<S: ContractStore>(store: &S, owner: UserId, raw: &str, archived: bool) -> ProjectId {
+    let mut transaction = store.begin().await.expect("begin");
+    let id = transaction.next_project_id().await.expect("id");
+    let mut project = Project::create(id, owner, name(raw), None, NOW);
+    if archived {
+        project.archive(NOW).expect("archive");
+    }
+    transaction.add(&mut project).await.expect("add project");
+    transaction.commit().await.expect("commit");
+    id
+}
+
+pub async fn project_pages_follow_each_other_in_id_order_under_every_filter<S: ContractStore>(store: S) {
+    let owner = UserId::generate();
+    let mut ids = Vec::new();
+    for (raw, archived) in
+        [("Garden", false), ("Old garden", true), ("Kitchen", false), ("GARDEN shed", false), ("Taxes 2025", true)]
+    {
+        ids.push(named_project(&store, owner, raw, archived).await);
+        named_project(&store, UserId::generate(), raw, archived).await;
+    }
+    let ids = &ids;
+    let page = |filter: ProjectFilter, after: Option<usize>, n: i64| {
+        let store = &store;
+        let after = after.map(|index| ids[index]);
+        async move {
+            let Page { items, more } = store.project_page(owner, &filter, after, size(n)).await.expect("query");
+            (items.iter().map(|project| ids.iter().position(|id| *id == project.id).expect("own")).collect(), more)
+        }
+    };
+    assert_eq!(page(ProjectFilter::default(), None, 2).await, (vec![0, 1], true));
+    assert_eq!(page(ProjectFilter::default(), Some(1), 2).await, (vec![2, 3], true));
+    assert_eq!(page(ProjectFilter::default(), Some(3), 2).await, (vec![4], false));
+    let live = ProjectFilter { archived: Some(false), name_contains: None };
+    assert_eq!(page(live.clone(), None, 2).await, (vec![0, 2], true));
+    assert_eq!(page(live, Some(2), 2).await, (vec![3], false));
+    let archived = ProjectFilter { archived: Some(true), name_contains: None };
+    assert_eq!(page(archived, None, 5).await, (vec![1, 4], false));
+    let gardens = ProjectFilter { archived: None, name_contains: text("garden") };
+    assert_eq!(page(gardens, None, 5).await, (vec![0, 1, 3], false));
+    let live_gardens = ProjectFilter { archived: Some(false), name_contains: text("gARDEN") };
+    assert_eq!(page(live_gardens, Some(0), 5).await, (vec![3], false));
+    let nothing = ProjectFilter { archived: None, name_contains: text("pool") };
+    assert_eq!(page(nothing, None, 5).await, (vec![], false));
+    let stranger = store.project_page(UserId::generate(), &ProjectFilter::default(), None, size(5)).await;
+    assert_eq!(stranger.expect("query").items, vec![]);
+}
+
 pub async fn erasing_an_owners_projects_removes_them_all_with_their_tasks_and_spares_others<S: ContractStore>(
     store: S,
 ) {
@@ -317,6 +459,9 @@ macro_rules! projects_store_contract {
             queries_show_only_the_owners_live_projects_in_id_order,
             tasks_are_listed_in_number_order,
             erasing_an_owners_projects_removes_them_all_with_their_tasks_and_spares_others,
+            task_pages_follow_each_other_in_number_order_under_every_filter,
+            walking_task_pages_while_tasks_are_added_returns_every_earlier_task_once_in_order,
+            project_pages_follow_each_other_in_id_order_under_every_filter,
         );
     };
     (@checks $fresh_store:path; $($check:ident),+ $(,)?) => {

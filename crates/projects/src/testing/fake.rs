@@ -7,7 +7,8 @@ use taskdeck_kernel::testing::OutboxProbe;
 use taskdeck_kernel::{EventEnvelope, EventId, RecordedEvent, StoreError, UserId};
 
 use crate::application::{
-    ProjectDetails, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction, TaskDetails,
+    Page, PageSize, ProjectDetails, ProjectFilter, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction,
+    TaskDetails, TaskFilter,
 };
 use crate::domain::{IncompleteTaskLimit, Project, ProjectId, ProjectState, Task, TaskNumber};
 
@@ -198,6 +199,45 @@ impl ProjectQueries for InMemoryProjects {
                 archived_at: state.archived_at,
             })
             .collect())
+    }
+
+    async fn project_page(
+        &self,
+        owner: UserId,
+        filter: &ProjectFilter,
+        after: Option<ProjectId>,
+        size: PageSize,
+    ) -> Result<Page<ProjectSummary>, StoreError> {
+        let all = self.projects_of(owner).await?;
+        let rows = all
+            .into_iter()
+            .filter(|project| after.is_none_or(|after| project.id > after) && filter.admits(project))
+            .take(usize::from(size.get()) + 1)
+            .collect();
+        Ok(Page::from_probe(rows, size))
+    }
+
+    async fn task_page(
+        &self,
+        owner: UserId,
+        id: ProjectId,
+        filter: &TaskFilter,
+        after: Option<TaskNumber>,
+        size: PageSize,
+    ) -> Result<Option<Page<TaskDetails>>, StoreError> {
+        let start = after.map_or(TaskNumber::FIRST, TaskNumber::next);
+        let state = self.lock();
+        Ok(state.visible(owner, id).map(|_| {
+            let rows = state
+                .tasks
+                .range((id, start)..)
+                .take_while(|((project, _), _)| *project == id)
+                .map(|(_, task)| TaskDetails::from(task))
+                .filter(|task| filter.admits(task))
+                .take(usize::from(size.get()) + 1)
+                .collect();
+            Page::from_probe(rows, size)
+        }))
     }
 
     async fn project(&self, owner: UserId, id: ProjectId) -> Result<Option<ProjectDetails>, StoreError> {

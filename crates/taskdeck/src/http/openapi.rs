@@ -26,6 +26,16 @@ use utoipa::openapi::security::{
             ends the whole session (a stolen copy is useless once either party refreshes). Logging out, ending a \
             session from the session list, or anything that revokes a session makes its tokens answer 401 at \
             once on the instance that did it and within 2 seconds on every other instance of one database.\n\n\
+            Lists page: `GET /api/projects` and `GET /api/projects/{id}/tasks` answer at most `limit` items \
+            (1 to 500, default 100) and, when more follow, `nextCursor` and a `Link: <URL>; rel=\"next\"` header \
+            whose URL continues the list. Pages are positioned after the last item seen (never by offset), so a \
+            walk through every page returns each item that existed when it began exactly once, in order, \
+            whatever is added meanwhile, and page 1,000 costs what page 1 costs. A cursor is sealed for the user, \
+            the list and its filters: it remembers the filters (repeat them unchanged or leave them out), and any \
+            other use is 400. Filters: `archived` (projects) and `completed` (tasks) take `true` or `false`; `q` \
+            keeps the items whose name contains the text, ignoring letter case as the database does: on \
+            PostgreSQL by its `lower()` for every script its locale knows, on SQLite for ASCII letters only \
+            (`É` and `é` differ there).\n\n\
             Logins are throttled: after 5 failed logins for one email address within 15 minutes, every login for \
             it answers 429 until the window (which began at the first failure) has passed, whether the address \
             has an account or not; a server may also limit logins and registrations per client address. Every \

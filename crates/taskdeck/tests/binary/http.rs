@@ -68,7 +68,9 @@ async fn a_newcomer_registers_logs_in_finds_the_starter_project_and_completes_a_
     assert!(completed_at.ends_with('Z'), "RFC 3339 in UTC: {completed_at}");
 
     let tasks = api.get(&format!("/api/projects/{project}/tasks"), Some(&token)).await.expect(200).body;
-    assert_eq!(tasks, json!({"tasks": [{"number": 1, "name": "Buy some milk", "completedAt": completed_at}]}));
+    let expected =
+        json!({"tasks": [{"number": 1, "name": "Buy some milk", "completedAt": completed_at}], "nextCursor": null});
+    assert_eq!(tasks, expected);
 
     let projects = api.get("/api/projects", Some(&token)).await.expect(200).body;
     assert_eq!(project_names(&projects), [STARTER_PROJECT, "Groceries"]);

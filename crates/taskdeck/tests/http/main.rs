@@ -9,6 +9,7 @@ mod accounts;
 mod errors;
 mod keys;
 mod openapi;
+mod pages;
 mod projects;
 mod sessions;
 mod tasks;

@@ -43,14 +43,14 @@ const CONTRACT: [Operation; 24] = [
     op("delete", "/api/users/me", true, "204", &["422"], true),
     op("get", "/.well-known/jwks.json", false, "200", &[], false),
     op("post", "/api/projects", true, "201", &["422"], true),
-    op("get", "/api/projects", true, "200", &[], false),
+    op("get", "/api/projects", true, "200", &["400", "422"], false),
     op("get", "/api/projects/{id}", true, "200", &["404"], false),
     op("put", "/api/projects/{id}", true, "200", &["404", "409", "422"], true),
     op("delete", "/api/projects/{id}", true, "204", &["404", "409"], false),
     op("put", "/api/projects/{id}/archive", true, "200", &["404", "409"], false),
     op("put", "/api/projects/{id}/unarchive", true, "200", &["404"], false),
     op("post", "/api/projects/{id}/tasks", true, "201", &["404", "409", "422"], true),
-    op("get", "/api/projects/{id}/tasks", true, "200", &["404"], false),
+    op("get", "/api/projects/{id}/tasks", true, "200", &["400", "404", "422"], false),
     op("get", "/api/projects/{id}/tasks/{number}", true, "200", &["404"], false),
     op("put", "/api/projects/{id}/tasks/{number}/complete", true, "200", &["404", "409"], false),
     op("put", "/api/projects/{id}/tasks/{number}/incomplete", true, "200", &["404", "409"], false),
@@ -337,8 +337,8 @@ async fn the_documented_response_bodies_have_the_contract_shapes() {
     ] {
         assert_eq!(body_of(method, path, status), project, "{method} {path}");
     }
-    assert_eq!(body_of("get", "/api/projects", "200"), ["projects"]);
-    assert_eq!(body_of("get", "/api/projects/{id}/tasks", "200"), ["tasks"]);
+    assert_eq!(body_of("get", "/api/projects", "200"), ["nextCursor", "projects"]);
+    assert_eq!(body_of("get", "/api/projects/{id}/tasks", "200"), ["nextCursor", "tasks"]);
     let task = ["completedAt", "name", "number"];
     for (method, path, status) in [
         ("post", "/api/projects/{id}/tasks", "201"),

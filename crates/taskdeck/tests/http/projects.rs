@@ -124,7 +124,8 @@ async fn the_project_list_holds_summaries_ordered_by_id() {
     let list = app.get("/api/projects", Some(&alice.token)).await;
 
     assert_eq!(list.status, StatusCode::OK, "{list:?}");
-    assert_eq!(keys(&list.body), ["projects"]);
+    assert_eq!(keys(&list.body), ["nextCursor", "projects"]);
+    assert_eq!(list.body["nextCursor"], Value::Null);
     let projects = list.body["projects"].as_array().expect("projects");
     let ids: Vec<i64> = projects.iter().map(|p| p["id"].as_i64().expect("id")).collect();
     assert_eq!(ids, [first, second, third]);

@@ -113,7 +113,8 @@ async fn the_task_list_holds_every_task_ordered_by_number() {
     let list = app.get(&format!("/api/projects/{project}/tasks"), Some(&alice.token)).await;
 
     assert_eq!(list.status, StatusCode::OK, "{list:?}");
-    assert_eq!(keys(&list.body), ["tasks"]);
+    assert_eq!(keys(&list.body), ["nextCursor", "tasks"]);
+    assert_eq!(list.body["nextCursor"], Value::Null);
     let tasks = list.body["tasks"].as_array().expect("tasks");
     tasks.iter().for_each(assert_task_shape);
     let names: Vec<&str> = tasks.iter().map(|task| task["name"].as_str().expect("name")).collect();
@@ -133,7 +134,7 @@ async fn a_new_project_has_no_tasks() {
     let list = app.get(&format!("/api/projects/{project}/tasks"), Some(&alice.token)).await;
 
     assert_eq!(list.status, StatusCode::OK, "{list:?}");
-    assert_eq!(list.body, json!({"tasks": []}));
+    assert_eq!(list.body, json!({"tasks": [], "nextCursor": null}));
 }
 
 #[tokio::test]
@@ -338,7 +339,7 @@ async fn an_archived_project_refuses_task_changes_with_409() {
 
     let list = app.get(&format!("/api/projects/{project}/tasks"), Some(&alice.token)).await;
     assert_eq!(list.status, StatusCode::OK, "an archived project's tasks are readable");
-    assert_eq!(list.body, json!({"tasks": [done.body]}));
+    assert_eq!(list.body, json!({"tasks": [done.body], "nextCursor": null}));
 }
 
 #[tokio::test]
