@@ -10,7 +10,7 @@ use crate::cli::Settings;
 use crate::client::{Connection, Endpoint, Request, uri};
 use crate::load::{self, Generator, Group, Stats};
 use crate::report::{Kind, Row, progress};
-use crate::seed::{BenchUser, Fixture, LIST_TASKS, json_len};
+use crate::seed::{BenchUser, Fixture, LIST_TASKS, MANY_PROJECTS, json_len};
 use crate::server::{RssMonitor, Server};
 
 /// Makes the request generator of each connection of a group.
@@ -150,6 +150,22 @@ impl Bench<'_> {
                 series.time(&mut connection, request).await;
             }
         }
+        // Pages of the 100,000-task project: the first, and one 90,000 tasks in. A
+        // keyset page costs an index seek, wherever it starts.
+        let deepest = fixture.growth.iter().filter(|set| set.size == DEEP_PROJECT).find_map(|set| set.create.first());
+        let mut pages = None;
+        if let Some(create) = deepest {
+            let path = create.uri.path().to_owned();
+            let first = Request::get(uri(&format!("{path}?limit=100"))?, create.auth.as_ref());
+            let deep = page_after(&mut connection, &path, create.auth.as_ref(), DEEP_PAGE).await?;
+            let mut series = [Series::default(), Series::default()];
+            for _ in 0..samples {
+                for (request, series) in [&first, &deep].into_iter().zip(&mut series) {
+                    series.time(&mut connection, request).await;
+                }
+            }
+            pages = Some(series.map(Series::into_stats));
+        }
         let rss = monitor.and_then(RssMonitor::finish);
         self.server.check_alive()?;
 
@@ -181,8 +197,25 @@ impl Bench<'_> {
             (Some(few), Some(many)) => format!("p50 = {:.2} × the ordinary user's", ratio(many, few)),
             _ => String::new(),
         };
-        let name = format!("growth: GET /api/projects, {} projects", thousands(many_count));
+        // A page holds 100 projects: what grows is the owner's project count, not the answer.
+        let name =
+            format!("growth: GET /api/projects, first {} of {} projects", many_count, thousands(MANY_PROJECTS + 1));
         self.rows.push(row(&name, Kind::Sequential, 1, &many_stats, rss, &note));
+        if let Some([first, deep]) = pages {
+            let name = "pages: GET …/tasks?limit=100, first page of 100,000";
+            self.rows.push(row(name, Kind::Sequential, 1, &first, rss, "the reference for the page below"));
+            let note = match (first.percentile(0.5), deep.percentile(0.5)) {
+                (Some(first), Some(deep)) => {
+                    self.summary.push(format!(
+                        "pages: a page at 90,000 of 100,000 tasks: {:.2} × the first (p50)",
+                        ratio(deep, first)
+                    ));
+                    format!("p50 = {:.2} × the first page", ratio(deep, first))
+                }
+                _ => String::new(),
+            };
+            self.rows.push(row("pages: GET …/tasks?limit=100, page at 90,000", Kind::Sequential, 1, &deep, rss, &note));
+        }
         Ok(())
     }
 
@@ -227,6 +260,35 @@ impl Bench<'_> {
 }
 
 /// How many projects a `GET /api/projects` lists.
+/// The project whose pages are compared, and how deep the far page starts.
+const DEEP_PROJECT: usize = 100_000;
+const DEEP_PAGE: i64 = 90_000;
+
+/// The request of the page of `path` (a task list) that starts after task `after`,
+/// found by walking the list 500 tasks at a time, as a client would.
+async fn page_after(
+    connection: &mut Connection,
+    path: &str,
+    auth: Option<&hyper::header::HeaderValue>,
+    after: i64,
+) -> anyhow::Result<Request> {
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = cursor.as_ref().map_or_else(String::new, |cursor| format!("&cursor={cursor}"));
+        let request = Request::get(uri(&format!("{path}?limit=500{query}"))?, auth);
+        let reply = connection.send(&request).await?;
+        anyhow::ensure!(reply.status == StatusCode::OK, "{} answered {}", request.describe(), reply.status);
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).context("a task page")?;
+        let last = body["tasks"].as_array().and_then(|tasks| tasks.last()).and_then(|task| task["number"].as_i64());
+        let next =
+            body["nextCursor"].as_str().map(str::to_owned).with_context(|| format!("{path} ends before {after}"))?;
+        if last.is_some_and(|last| last >= after) {
+            return Ok(Request::get(uri(&format!("{path}?limit=100&cursor={next}"))?, auth));
+        }
+        cursor = Some(next);
+    }
+}
+
 async fn count_projects(connection: &mut Connection, request: &Request) -> anyhow::Result<usize> {
     let reply = connection.send(request).await?;
     anyhow::ensure!(reply.status == StatusCode::OK, "{} answered {}", request.describe(), reply.status);
