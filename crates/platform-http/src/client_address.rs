@@ -53,11 +53,6 @@ impl FromStr for TrustedProxies {
 pub struct MalformedForwardedFor(String);
 
 impl TrustedProxies {
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     fn trusts(&self, address: IpAddr) -> bool {
         self.0.iter().any(|network| network.contains(&address))
     }
@@ -159,7 +154,7 @@ mod tests {
         assert!(parsed.trusts(ip("192.0.2.7")));
         assert!(!parsed.trusts(ip("192.0.2.8")));
         assert!(parsed.trusts(ip("fd00::1")));
-        assert!(proxies("").is_empty());
+        assert_eq!(proxies(""), TrustedProxies::default());
         assert_eq!(
             "10.0.0.0/8, proxy.internal".parse::<TrustedProxies>(),
             Err(TrustedProxiesError("proxy.internal".into()))

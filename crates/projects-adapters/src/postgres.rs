@@ -235,17 +235,7 @@ impl ProjectQueries for PostgresProjects {
             .await
             .map_err(backend)?;
         connection.release();
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let mut tasks = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let number: Option<i64> = row.try_get("number").map_err(backend)?;
-            if number.is_some() {
-                tasks.push(task_row(row).map_err(backend)?.into_details()?);
-            }
-        }
-        Ok(Some(Page::from_probe(tasks, size)))
+        Ok(visible_tasks(&rows)?.map(|tasks| Page::from_probe(tasks, size)))
     }
 
     async fn project(&self, owner: UserId, id: ProjectId) -> Result<Option<ProjectDetails>, StoreError> {
@@ -277,17 +267,7 @@ impl ProjectQueries for PostgresProjects {
             .await
             .map_err(backend)?;
         connection.release();
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let mut tasks = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let number: Option<i64> = row.try_get("number").map_err(backend)?;
-            if number.is_some() {
-                tasks.push(task_row(row).map_err(backend)?.into_details()?);
-            }
-        }
-        Ok(Some(tasks))
+        visible_tasks(&rows)
     }
 
     async fn task(&self, owner: UserId, id: ProjectId, number: TaskNumber) -> Result<Option<TaskDetails>, StoreError> {
@@ -316,6 +296,22 @@ fn project_row(row: &PgRow) -> Result<ProjectRow, sqlx::Error> {
         incomplete_tasks: row.try_get("incomplete_tasks")?,
         version: row.try_get("version")?,
     })
+}
+
+/// The tasks of a project-LEFT-JOIN-tasks answer: no row is an invisible project, one
+/// row of NULL task columns a visible project without (matching) tasks.
+fn visible_tasks(rows: &[PgRow]) -> Result<Option<Vec<TaskDetails>>, StoreError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut tasks = Vec::with_capacity(rows.len());
+    for row in rows {
+        let number: Option<i64> = row.try_get("number").map_err(backend)?;
+        if number.is_some() {
+            tasks.push(task_row(row).map_err(backend)?.into_details()?);
+        }
+    }
+    Ok(Some(tasks))
 }
 
 fn task_row(row: &PgRow) -> Result<TaskRow, sqlx::Error> {

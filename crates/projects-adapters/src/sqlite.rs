@@ -71,6 +71,13 @@ fn project_row(row: &Row<'_>) -> rusqlite::Result<ProjectRow> {
     })
 }
 
+/// A row of a project-LEFT-JOIN-tasks answer: NULL task columns are a visible project
+/// without (matching) tasks.
+fn joined_task_row(row: &Row<'_>) -> rusqlite::Result<Option<TaskRow>> {
+    let number: Option<i64> = row.get("number")?;
+    number.map(|_| task_row(row)).transpose()
+}
+
 fn task_row(row: &Row<'_>) -> rusqlite::Result<TaskRow> {
     Ok(TaskRow { number: row.get("number")?, name: row.get("name")?, completed_at: timestamp(row, "completed_at")? })
 }
@@ -246,15 +253,10 @@ impl ProjectQueries for SqliteProjects {
         let after = after.map_or(0, TaskNumber::get);
         let rows = self.store.read(|connection| {
             let mut statement = connection.prepare_cached(sql::sqlite_task_page(filter))?;
-            let task = |row: &Row<'_>| {
-                let number: Option<i64> = row.get("number")?;
-                number.map(|_| task_row(row)).transpose()
-            };
             let rows = match &filter.name_contains {
-                Some(text) => {
-                    statement.query_map((after, text.as_str(), id.get(), owner.as_uuid(), size.probe()), task)?
-                }
-                None => statement.query_map((after, id.get(), owner.as_uuid(), size.probe()), task)?,
+                Some(text) => statement
+                    .query_map((after, text.as_str(), id.get(), owner.as_uuid(), size.probe()), joined_task_row)?,
+                None => statement.query_map((after, id.get(), owner.as_uuid(), size.probe()), joined_task_row)?,
             };
             rows.collect::<rusqlite::Result<Vec<Option<TaskRow>>>>()
         })?;
@@ -284,10 +286,7 @@ impl ProjectQueries for SqliteProjects {
         let rows = self.store.read(|connection| {
             connection
                 .prepare_cached(sql::TASKS_OF_PROJECT)?
-                .query_map((id.get(), owner.as_uuid()), |row| {
-                    let number: Option<i64> = row.get("number")?;
-                    number.map(|_| task_row(row)).transpose()
-                })?
+                .query_map((id.get(), owner.as_uuid()), joined_task_row)?
                 .collect::<rusqlite::Result<Vec<Option<TaskRow>>>>()
         })?;
         if rows.is_empty() {

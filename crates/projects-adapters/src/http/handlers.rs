@@ -17,7 +17,7 @@ use super::dto::{
     UpdateProjectRequest,
 };
 use super::errors::{command_error, project_not_found, store_error, task_not_found};
-use super::pages::{List, PageRequest};
+use super::pages::{List, PageRequest, invalid_cursor};
 use super::paths::{ProjectPath, TaskPath};
 
 fn created(location: String, body: impl serde::Serialize) -> Response {
@@ -83,7 +83,7 @@ pub(super) async fn list_projects<S: ProjectsStore + ProjectQueries + Clone>(
 ) -> Result<Response, ApiError> {
     let request = PageRequest::parse(query.as_deref(), List::Projects, owner, &state.cursors)?;
     let filter = ProjectFilter { archived: request.flag, name_contains: request.name_contains.clone() };
-    let after = request.after.map(ProjectId::new).transpose().map_err(|_| invalid_position())?;
+    let after = request.after.map(ProjectId::new).transpose().map_err(|_| invalid_cursor())?;
     let page =
         state.store.project_page(owner, &filter, after, request.size).await.map_err(|error| store_error(&error))?;
     let last = page.items.last().map(|project| project.id.get());
@@ -271,7 +271,7 @@ pub(super) async fn list_tasks<S: ProjectsStore + ProjectQueries + Clone>(
 ) -> Result<Response, ApiError> {
     let request = PageRequest::parse(query.as_deref(), List::Tasks(project), owner, &state.cursors)?;
     let filter = TaskFilter { completed: request.flag, name_contains: request.name_contains.clone() };
-    let after = request.after.map(TaskNumber::new).transpose().map_err(|_| invalid_position())?;
+    let after = request.after.map(TaskNumber::new).transpose().map_err(|_| invalid_cursor())?;
     let page = state
         .store
         .task_page(owner, project, &filter, after, request.size)
@@ -280,13 +280,6 @@ pub(super) async fn list_tasks<S: ProjectsStore + ProjectQueries + Clone>(
         .ok_or_else(project_not_found)?;
     let last = page.items.last().map(|task| task.number.get());
     Ok(request.respond(&state.cursors, last, page.more, |next_cursor| TaskListResponse::new(page.items, next_cursor)))
-}
-
-/// A sealed cursor holds only positions this server wrote; one that names no item
-/// means the key was shared with something else.
-fn invalid_position() -> ApiError {
-    Problem::typed(StatusCode::BAD_REQUEST, "invalid-cursor", "The cursor is malformed, or is not one this list issued")
-        .into()
 }
 
 /// Get a task.

@@ -57,6 +57,13 @@ impl List {
     }
 }
 
+/// 400 for a cursor this list did not issue (or that names no item: a sealed cursor
+/// holds only positions this server wrote, so that means the key was shared elsewhere).
+pub(super) fn invalid_cursor() -> ApiError {
+    Problem::typed(StatusCode::BAD_REQUEST, "invalid-cursor", "The cursor is malformed, or is not one this list issued")
+        .into()
+}
+
 /// What a cursor carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Position {
@@ -136,16 +143,9 @@ impl PageRequest {
         flag_given: bool,
         search_given: bool,
     ) -> Result<(), ApiError> {
-        let invalid = || {
-            Problem::typed(
-                StatusCode::BAD_REQUEST,
-                "invalid-cursor",
-                "The cursor is malformed, or is not one this list issued",
-            )
-        };
-        let payload = cursors.open(&self.list.scope(self.owner), cursor).map_err(|_| invalid())?;
-        let position: Position = serde_json::from_slice(&payload).map_err(|_| invalid())?;
-        let cursor_search = position.q.as_deref().map(NameContains::new).transpose().map_err(|_| invalid())?;
+        let payload = cursors.open(&self.list.scope(self.owner), cursor).map_err(|_| invalid_cursor())?;
+        let position: Position = serde_json::from_slice(&payload).map_err(|_| invalid_cursor())?;
+        let cursor_search = position.q.as_deref().map(NameContains::new).transpose().map_err(|_| invalid_cursor())?;
         let flag_differs = flag_given && self.flag != position.flag;
         let search_differs = search_given && self.name_contains != cursor_search;
         if flag_differs || search_differs {
