@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod body;
 pub mod client_address;
+pub mod conditional;
 mod endpoint;
 pub mod json;
 pub mod problem;
@@ -22,6 +23,7 @@ pub mod __private {
 pub use auth::{CurrentSession, CurrentUser};
 pub use body::{BODY_LIMIT_BYTES, problem_for_framework_errors, reject_oversized_bodies};
 pub use client_address::{ClientAddress, TrustedProxies, TrustedProxiesError};
+pub use conditional::{IfMatch, IfNoneMatch, not_modified, with_entity_tag};
 pub use json::ApiJson;
 pub use problem::{ApiError, FieldError, Problem};
 pub use rate_limit::{AddressRate, AddressRateError, AddressRateLimiter};

@@ -137,6 +137,11 @@ impl ApiError {
         Problem::typed(StatusCode::CONFLICT, slug, detail).into()
     }
 
+    /// 412: the resource changed since the client read it (`If-Match`).
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Problem::typed(StatusCode::PRECONDITION_FAILED, "precondition-failed", detail).into()
+    }
+
     /// 422 naming each invalid field.
     #[must_use]
     pub fn validation(errors: Vec<FieldError>) -> Self {

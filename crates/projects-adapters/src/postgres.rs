@@ -253,6 +253,7 @@ impl ProjectQueries for PostgresProjects {
                 name: row.try_get("name").map_err(backend)?,
                 maximum_number_of_incomplete_tasks: row.try_get("max_incomplete_tasks").map_err(backend)?,
                 archived_at: row.try_get("archived_at").map_err(backend)?,
+                version: row.try_get("version").map_err(backend)?,
             })
         })
         .transpose()

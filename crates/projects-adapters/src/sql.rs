@@ -53,7 +53,7 @@ pub(crate) const ERASE_PROJECTS_OF_OWNER: &str = "DELETE FROM projects WHERE own
 pub(crate) const PROJECTS_OF: &str = "SELECT id, name, archived_at FROM projects
      WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY id";
 
-pub(crate) const PROJECT_DETAILS: &str = "SELECT name, max_incomplete_tasks, archived_at FROM projects
+pub(crate) const PROJECT_DETAILS: &str = "SELECT name, max_incomplete_tasks, archived_at, version FROM projects
      WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL";
 
 /// One query: the LEFT JOIN yields one row with NULL task columns for a visible project

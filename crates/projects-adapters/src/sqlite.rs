@@ -276,6 +276,7 @@ impl ProjectQueries for SqliteProjects {
                         name: row.get("name")?,
                         maximum_number_of_incomplete_tasks: row.get("max_incomplete_tasks")?,
                         archived_at: timestamp(row, "archived_at")?,
+                        version: row.get("version")?,
                     })
                 })
                 .optional()

@@ -39,6 +39,9 @@ pub(super) trait Refusal {
 pub(super) fn command_error<E: Refusal>(error: &CommandError<E>) -> ApiError {
     match error {
         CommandError::ProjectNotFound => project_not_found(),
+        CommandError::PreconditionFailed => ApiError::precondition_failed(
+            "It changed since you read it, and If-Match names none of its current tags: GET it again for its ETag",
+        ),
         CommandError::Rejected(refusal) => refusal.to_api_error(),
         CommandError::Store(store) => store_error(store),
     }

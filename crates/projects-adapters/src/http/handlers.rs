@@ -5,9 +5,12 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use taskdeck_platform_http::{ApiError, ApiJson, CurrentUser, Problem};
+use taskdeck_platform_http::{
+    ApiError, ApiJson, CurrentUser, IfMatch, IfNoneMatch, Problem, not_modified, with_entity_tag,
+};
 use taskdeck_projects::application::{
-    self as use_cases, AddTask, CreateProject, ProjectFilter, ProjectQueries, ProjectsStore, TaskFilter, UpdateProject,
+    self as use_cases, AddTask, CreateProject, EntityTag, Precondition, ProjectDetails, ProjectFilter, ProjectQueries,
+    ProjectsStore, TaskDetails, TaskFilter, UpdateProject,
 };
 use taskdeck_projects::domain::{ProjectId, TaskNumber};
 
@@ -20,12 +23,28 @@ use super::errors::{command_error, project_not_found, store_error, task_not_foun
 use super::pages::{List, PageRequest, invalid_cursor};
 use super::paths::{ProjectPath, TaskPath};
 
-fn created(location: String, body: impl serde::Serialize) -> Response {
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+fn created(location: String, tag: &EntityTag, body: impl serde::Serialize) -> Response {
+    let mut response = with_entity_tag((StatusCode::CREATED, Json(body)).into_response(), tag.as_str());
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response
+}
+
+fn project_answer(project: ProjectDetails) -> Response {
+    let tag = project.entity_tag();
+    with_entity_tag(Json(ProjectResponse::from(project)).into_response(), tag.as_str())
+}
+
+fn task_answer(task: TaskDetails) -> Response {
+    let tag = task.entity_tag();
+    with_entity_tag(Json(TaskResponse::from(task)).into_response(), tag.as_str())
+}
+
+fn precondition(IfMatch(tags): IfMatch) -> Precondition {
+    tags.map_or(Precondition::Unconditional, |tags| {
+        Precondition::OneOf(tags.into_iter().map(EntityTag::from_client).collect())
+    })
 }
 
 /// Create a project.
@@ -35,7 +54,7 @@ fn created(location: String, body: impl serde::Serialize) -> Response {
     request_body = CreateProjectRequest,
     responses(
         (status = 201, description = "Created", body = ProjectResponse,
-            headers(("Location" = String, description = "/api/projects/{id}"))),
+            headers(("ETag" = String, description = "Strong tag of the new resource"), ("Location" = String, description = "/api/projects/{id}"))),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
@@ -51,7 +70,8 @@ pub(super) async fn create_project<S: ProjectsStore + ProjectQueries + Clone>(
     let project = use_cases::create_project(&state.store, state.clock.as_ref(), CreateProject { owner, name, limit })
         .await
         .map_err(|error| store_error(&error))?;
-    Ok(created(format!("/api/projects/{}", project.id), ProjectResponse::from(project)))
+    let tag = project.entity_tag();
+    Ok(created(format!("/api/projects/{}", project.id), &tag, ProjectResponse::from(project)))
 }
 
 /// List the signed-in user's projects.
@@ -95,9 +115,16 @@ pub(super) async fn list_projects<S: ProjectsStore + ProjectQueries + Clone>(
 #[utoipa::path(
     get, path = "/api/projects/{id}", tag = "projects", operation_id = "getProject",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    params(
+        ("id" = i64, Path, description = "Project id", minimum = 1),
+        ("If-None-Match" = Option<String>, Header, description = "ETags of copies the client holds (weak \
+            comparison; `*` matches any): 304 without a body when one is current"),
+    ),
     responses(
-        (status = 200, description = "The project", body = ProjectResponse),
+        (status = 200, description = "The project", body = ProjectResponse,
+            headers(("ETag" = String, description = "Strong tag of this representation, for If-None-Match and If-Match"))),
+        (status = 304, description = "The copy the client holds is current", headers(("ETag" = String, description = "Strong tag of this representation, for If-None-Match and If-Match"))),
+        (status = 400, description = "Malformed If-None-Match (`malformed-precondition`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
     )
@@ -106,23 +133,35 @@ pub(super) async fn get_project<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(id): ProjectPath,
-) -> Result<Json<ProjectResponse>, ApiError> {
-    let project = state.store.project(owner, id).await.map_err(|error| store_error(&error))?;
-    project.map(|project| Json(ProjectResponse::from(project))).ok_or_else(project_not_found)
+    if_none_match: IfNoneMatch,
+) -> Result<Response, ApiError> {
+    let project =
+        state.store.project(owner, id).await.map_err(|error| store_error(&error))?.ok_or_else(project_not_found)?;
+    let tag = project.entity_tag();
+    if if_none_match.holds(tag.as_str()) {
+        return Ok(not_modified(tag.as_str()));
+    }
+    Ok(project_answer(project))
 }
 
 /// Rename a project or change its incomplete-task limit.
 #[utoipa::path(
     put, path = "/api/projects/{id}", tag = "projects", operation_id = "updateProject",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    params(
+        ("id" = i64, Path, description = "Project id", minimum = 1),
+        ("If-Match" = Option<String>, Header, description = "Change it only if it is still as read: the `ETag` of \
+            the GET (a comma-separated list of them is allowed). Stale: 412. `*` and malformed lists: 400"),
+    ),
     request_body = UpdateProjectRequest,
     responses(
-        (status = 200, description = "The updated project", body = ProjectResponse),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The updated project", body = ProjectResponse,
+            headers(("ETag" = String, description = "Strong tag of this representation, for If-None-Match and If-Match"))),
+        (status = 400, description = "The body is not JSON, or a malformed If-Match (`malformed-precondition`) or If-Match: * (`unsupported-precondition`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The project is archived, or the limit is below the number of incomplete tasks", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match names none of the current tags: it changed since it was read; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid name or limit", body = Problem, content_type = "application/problem+json"),
     )
@@ -131,79 +170,103 @@ pub(super) async fn update_project<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(id): ProjectPath,
+    if_match: IfMatch,
     ApiJson(body): ApiJson<UpdateProjectRequest>,
-) -> Result<Json<ProjectResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let (name, limit) = body.parse()?;
-    let command = UpdateProject { owner, id, name, limit };
+    let command = UpdateProject { owner, id, name, limit, precondition: precondition(if_match) };
     let project = use_cases::update_project(&state.store, state.clock.as_ref(), command)
         .await
         .map_err(|error| command_error(&error))?;
-    Ok(Json(ProjectResponse::from(project)))
+    Ok(project_answer(project))
 }
 
 /// Archive a project whose tasks are all completed (idempotent).
 #[utoipa::path(
     put, path = "/api/projects/{id}/archive", tag = "projects", operation_id = "archiveProject",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    params(
+        ("id" = i64, Path, description = "Project id", minimum = 1),
+        ("If-Match" = Option<String>, Header, description = "Change it only if it is still as read: the `ETag` of \
+            the GET (a comma-separated list of them is allowed). Stale: 412. `*` and malformed lists: 400"),
+    ),
     responses(
-        (status = 200, description = "The archived project", body = ProjectResponse),
+        (status = 200, description = "The archived project", body = ProjectResponse,
+            headers(("ETag" = String, description = "Strong tag of this representation, for If-None-Match and If-Match"))),
+        (status = 400, description = "Malformed If-Match (`malformed-precondition`) or If-Match: * (`unsupported-precondition`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The project has incomplete tasks", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match names none of the current tags: it changed since it was read; nothing was changed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn archive_project<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(id): ProjectPath,
-) -> Result<Json<ProjectResponse>, ApiError> {
-    let project = use_cases::archive_project(&state.store, state.clock.as_ref(), owner, id)
+    if_match: IfMatch,
+) -> Result<Response, ApiError> {
+    let project = use_cases::archive_project(&state.store, state.clock.as_ref(), owner, id, &precondition(if_match))
         .await
         .map_err(|error| command_error(&error))?;
-    Ok(Json(ProjectResponse::from(project)))
+    Ok(project_answer(project))
 }
 
 /// Make an archived project writable again (idempotent).
 #[utoipa::path(
     put, path = "/api/projects/{id}/unarchive", tag = "projects", operation_id = "unarchiveProject",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    params(
+        ("id" = i64, Path, description = "Project id", minimum = 1),
+        ("If-Match" = Option<String>, Header, description = "Change it only if it is still as read: the `ETag` of \
+            the GET (a comma-separated list of them is allowed). Stale: 412. `*` and malformed lists: 400"),
+    ),
     responses(
-        (status = 200, description = "The project, not archived", body = ProjectResponse),
+        (status = 200, description = "The project, not archived", body = ProjectResponse,
+            headers(("ETag" = String, description = "Strong tag of this representation, for If-None-Match and If-Match"))),
+        (status = 400, description = "Malformed If-Match (`malformed-precondition`) or If-Match: * (`unsupported-precondition`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match names none of the current tags: it changed since it was read; nothing was changed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn unarchive_project<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(id): ProjectPath,
-) -> Result<Json<ProjectResponse>, ApiError> {
-    let project = use_cases::unarchive_project(&state.store, state.clock.as_ref(), owner, id)
+    if_match: IfMatch,
+) -> Result<Response, ApiError> {
+    let project = use_cases::unarchive_project(&state.store, state.clock.as_ref(), owner, id, &precondition(if_match))
         .await
         .map_err(|error| command_error(&error))?;
-    Ok(Json(ProjectResponse::from(project)))
+    Ok(project_answer(project))
 }
 
 /// Delete an archived project (soft delete; it cannot be restored through the API).
 #[utoipa::path(
     delete, path = "/api/projects/{id}", tag = "projects", operation_id = "deleteProject",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    params(
+        ("id" = i64, Path, description = "Project id", minimum = 1),
+        ("If-Match" = Option<String>, Header, description = "Change it only if it is still as read: the `ETag` of \
+            the GET (a comma-separated list of them is allowed). Stale: 412. `*` and malformed lists: 400"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "Malformed If-Match (`malformed-precondition`) or If-Match: * (`unsupported-precondition`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The project is not archived", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match names none of the current tags: it changed since it was read; nothing was changed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn delete_project<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(id): ProjectPath,
+    if_match: IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    use_cases::delete_project(&state.store, state.clock.as_ref(), owner, id)
+    use_cases::delete_project(&state.store, state.clock.as_ref(), owner, id, &precondition(if_match))
         .await
         .map_err(|error| command_error(&error))?;
     Ok(StatusCode::NO_CONTENT)
@@ -217,7 +280,7 @@ pub(super) async fn delete_project<S: ProjectsStore + ProjectQueries + Clone>(
     request_body = CreateTaskRequest,
     responses(
         (status = 201, description = "Created with the project's next number", body = TaskResponse,
-            headers(("Location" = String, description = "/api/projects/{id}/tasks/{number}"))),
+            headers(("ETag" = String, description = "Strong tag of the new resource"), ("Location" = String, description = "/api/projects/{id}/tasks/{number}"))),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
@@ -236,7 +299,8 @@ pub(super) async fn create_task<S: ProjectsStore + ProjectQueries + Clone>(
     let task = use_cases::add_task(&state.store, state.clock.as_ref(), AddTask { owner, project, name })
         .await
         .map_err(|error| command_error(&error))?;
-    Ok(created(format!("/api/projects/{project}/tasks/{}", task.number), TaskResponse::from(task)))
+    let tag = task.entity_tag();
+    Ok(created(format!("/api/projects/{project}/tasks/{}", task.number), &tag, TaskResponse::from(task)))
 }
 
 /// List a project's tasks.
@@ -287,11 +351,16 @@ pub(super) async fn list_tasks<S: ProjectsStore + ProjectQueries + Clone>(
     get, path = "/api/projects/{id}/tasks/{number}", tag = "projects", operation_id = "getTask",
     security(("bearer" = [])),
     params(
+        ("If-None-Match" = Option<String>, Header, description = "ETags of copies the client holds (weak \
+            comparison; `*` matches any): 304 without a body when one is current"),
         ("id" = i64, Path, description = "Project id", minimum = 1),
         ("number" = i64, Path, description = "Task number within the project", minimum = 1),
     ),
     responses(
-        (status = 200, description = "The task", body = TaskResponse),
+        (status = 200, description = "The task", body = TaskResponse,
+            headers(("ETag" = String, description = "Strong tag of this representation, for If-None-Match and If-Match"))),
+        (status = 304, description = "The copy the client holds is current", headers(("ETag" = String, description = "Strong tag of this representation, for If-None-Match and If-Match"))),
+        (status = 400, description = "Malformed If-None-Match (`malformed-precondition`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project or task, or someone else's", body = Problem, content_type = "application/problem+json"),
     )
@@ -300,10 +369,12 @@ pub(super) async fn get_task<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
     TaskPath(project, number): TaskPath,
-) -> Result<Json<TaskResponse>, ApiError> {
+    if_none_match: IfNoneMatch,
+) -> Result<Response, ApiError> {
     let task = state.store.task(owner, project, number).await.map_err(|error| store_error(&error))?;
     match task {
-        Some(task) => Ok(Json(TaskResponse::from(task))),
+        Some(task) if if_none_match.holds(task.entity_tag().as_str()) => Ok(not_modified(task.entity_tag().as_str())),
+        Some(task) => Ok(task_answer(task)),
         None => {
             // Say which of the two is missing, without revealing other users' projects.
             let visible = state.store.project(owner, project).await.map_err(|error| store_error(&error))?;
@@ -317,25 +388,32 @@ pub(super) async fn get_task<S: ProjectsStore + ProjectQueries + Clone>(
     put, path = "/api/projects/{id}/tasks/{number}/complete", tag = "projects", operation_id = "completeTask",
     security(("bearer" = [])),
     params(
+        ("If-Match" = Option<String>, Header, description = "Change it only if it is still as read: the `ETag` of \
+            the GET (a comma-separated list of them is allowed). Stale: 412. `*` and malformed lists: 400"),
         ("id" = i64, Path, description = "Project id", minimum = 1),
         ("number" = i64, Path, description = "Task number within the project", minimum = 1),
     ),
     responses(
-        (status = 200, description = "The completed task", body = TaskResponse),
+        (status = 200, description = "The completed task", body = TaskResponse,
+            headers(("ETag" = String, description = "Strong tag of this representation, for If-None-Match and If-Match"))),
+        (status = 400, description = "Malformed If-Match (`malformed-precondition`) or If-Match: * (`unsupported-precondition`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project or task, or someone else's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The project is archived", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match names none of the current tags: it changed since it was read; nothing was changed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn complete_task<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
     TaskPath(project, number): TaskPath,
-) -> Result<Json<TaskResponse>, ApiError> {
-    let task = use_cases::complete_task(&state.store, state.clock.as_ref(), owner, project, number)
-        .await
-        .map_err(|error| command_error(&error))?;
-    Ok(Json(TaskResponse::from(task)))
+    if_match: IfMatch,
+) -> Result<Response, ApiError> {
+    let task =
+        use_cases::complete_task(&state.store, state.clock.as_ref(), owner, project, number, &precondition(if_match))
+            .await
+            .map_err(|error| command_error(&error))?;
+    Ok(task_answer(task))
 }
 
 /// Mark a task incomplete again (idempotent).
@@ -343,23 +421,30 @@ pub(super) async fn complete_task<S: ProjectsStore + ProjectQueries + Clone>(
     put, path = "/api/projects/{id}/tasks/{number}/incomplete", tag = "projects", operation_id = "incompleteTask",
     security(("bearer" = [])),
     params(
+        ("If-Match" = Option<String>, Header, description = "Change it only if it is still as read: the `ETag` of \
+            the GET (a comma-separated list of them is allowed). Stale: 412. `*` and malformed lists: 400"),
         ("id" = i64, Path, description = "Project id", minimum = 1),
         ("number" = i64, Path, description = "Task number within the project", minimum = 1),
     ),
     responses(
-        (status = 200, description = "The incomplete task", body = TaskResponse),
+        (status = 200, description = "The incomplete task", body = TaskResponse,
+            headers(("ETag" = String, description = "Strong tag of this representation, for If-None-Match and If-Match"))),
+        (status = 400, description = "Malformed If-Match (`malformed-precondition`) or If-Match: * (`unsupported-precondition`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project or task, or someone else's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The project is archived, or re-opening would exceed its incomplete-task limit", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match names none of the current tags: it changed since it was read; nothing was changed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn incomplete_task<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
     TaskPath(project, number): TaskPath,
-) -> Result<Json<TaskResponse>, ApiError> {
-    let task = use_cases::reopen_task(&state.store, state.clock.as_ref(), owner, project, number)
-        .await
-        .map_err(|error| command_error(&error))?;
-    Ok(Json(TaskResponse::from(task)))
+    if_match: IfMatch,
+) -> Result<Response, ApiError> {
+    let task =
+        use_cases::reopen_task(&state.store, state.clock.as_ref(), owner, project, number, &precondition(if_match))
+            .await
+            .map_err(|error| command_error(&error))?;
+    Ok(task_answer(task))
 }

@@ -2,6 +2,7 @@
 
 use taskdeck_kernel::{Clock, UserId};
 
+use super::conditional::Precondition;
 use super::execute::{CommandError, execute_on_project};
 use super::ports::ProjectsStore;
 use super::views::TaskDetails;
@@ -25,8 +26,9 @@ pub async fn add_task(
     command: AddTask,
 ) -> Result<TaskDetails, CommandError<AddTaskError>> {
     let now = clock.now();
-    execute_on_project(store, command.owner, command.project, None, |project| {
+    execute_on_project(store, command.owner, command.project, None, &Precondition::Unconditional, |project| {
         project.add_task(command.name.clone(), now).map(TaskDetails::from)
     })
     .await
+    .map(|(task, _)| task)
 }

@@ -2,6 +2,7 @@
 
 use taskdeck_kernel::{Clock, UserId};
 
+use super::conditional::Precondition;
 use super::execute::{CommandError, execute_on_project};
 use super::ports::ProjectsStore;
 use super::views::ProjectDetails;
@@ -16,11 +17,9 @@ pub async fn archive_project(
     clock: &dyn Clock,
     owner: UserId,
     id: ProjectId,
+    precondition: &Precondition,
 ) -> Result<ProjectDetails, CommandError<ArchiveError>> {
     let now = clock.now();
-    execute_on_project(store, owner, id, None, |project| {
-        project.archive(now)?;
-        Ok(ProjectDetails::from(&*project))
-    })
-    .await
+    let (_, project) = execute_on_project(store, owner, id, None, precondition, |project| project.archive(now)).await?;
+    Ok(ProjectDetails::from(&project))
 }

@@ -3,6 +3,7 @@
 
 use taskdeck_kernel::{Clock, UserId};
 
+use super::conditional::Precondition;
 use super::execute::{CommandError, execute_on_project};
 use super::ports::ProjectsStore;
 use crate::domain::{DeleteError, ProjectId};
@@ -14,7 +15,8 @@ pub async fn delete_project(
     clock: &dyn Clock,
     owner: UserId,
     id: ProjectId,
+    precondition: &Precondition,
 ) -> Result<(), CommandError<DeleteError>> {
     let now = clock.now();
-    execute_on_project(store, owner, id, None, |project| project.delete(now)).await
+    execute_on_project(store, owner, id, None, precondition, |project| project.delete(now)).await.map(|_| ())
 }

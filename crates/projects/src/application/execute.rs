@@ -1,12 +1,15 @@
 //! The shape every command on an existing project shares: open a unit of work, load
-//! the caller's project (and at most one task), let the aggregate decide, store, commit;
-//! start over when a concurrent writer got there first.
+//! the caller's project (and at most one task), check the client's precondition, let
+//! the aggregate decide, store, commit; start over when a concurrent writer got there
+//! first. The precondition is checked against what this unit of work loaded, and the
+//! store refuses to save over another version, so no change slips in between.
 
 use std::convert::Infallible;
 
 use taskdeck_kernel::{ConflictAware, StoreError, UserId, retry_on_conflict};
 use thiserror::Error;
 
+use super::conditional::{EntityTag, Precondition};
 use super::ports::{ProjectsStore, ProjectsTransaction};
 use crate::domain::{Project, ProjectId, TaskNumber};
 
@@ -16,6 +19,9 @@ pub enum CommandError<E> {
     /// No such project, deleted, or owned by someone else: indistinguishable on purpose.
     #[error("project not found")]
     ProjectNotFound,
+    /// The client's `If-Match` names none of the current revision's tags.
+    #[error("the resource changed since it was read")]
+    PreconditionFailed,
     /// The project's rules refuse the change.
     #[error(transparent)]
     Rejected(E),
@@ -34,21 +40,25 @@ impl CommandError<Infallible> {
     pub fn widen<E>(self) -> CommandError<E> {
         match self {
             Self::ProjectNotFound => CommandError::ProjectNotFound,
+            Self::PreconditionFailed => CommandError::PreconditionFailed,
             Self::Store(error) => CommandError::Store(error),
             Self::Rejected(never) => match never {},
         }
     }
 }
 
-/// Runs `change` on the caller's project inside a unit of work, retrying on conflicts.
-/// Nothing is written when the aggregate recorded no change.
+/// Runs `change` on the caller's project inside a unit of work, retrying on conflicts,
+/// and returns its outcome with the project as stored. `precondition` applies to the
+/// task `with_task` when one is named (a missing task is left to `change` to refuse),
+/// else to the project. Nothing is written when the aggregate recorded no change.
 pub(super) async fn execute_on_project<S, T, E>(
     store: &S,
     owner: UserId,
     id: ProjectId,
     with_task: Option<TaskNumber>,
+    precondition: &Precondition,
     change: impl Fn(&mut Project) -> Result<T, E> + Sync,
-) -> Result<T, CommandError<E>>
+) -> Result<(T, Project), CommandError<E>>
 where
     S: ProjectsStore,
     T: Send,
@@ -63,12 +73,19 @@ where
                 .await?
                 .filter(|project| project.is_owned_by(owner) && !project.is_deleted())
                 .ok_or(CommandError::ProjectNotFound)?;
+            let current = match with_task {
+                None => Some(EntityTag::of_project(project.state().version)),
+                Some(number) => project.task(number).map(|task| EntityTag::of_task(task.number(), task.completed_at())),
+            };
+            if current.is_some_and(|current| !precondition.admits(&current)) {
+                return Err(CommandError::PreconditionFailed);
+            }
             let outcome = change(&mut project).map_err(CommandError::Rejected)?;
             if project.has_changes() {
                 transaction.save(&mut project).await?;
                 transaction.commit().await?;
             }
-            Ok(outcome)
+            Ok((outcome, project))
         }
     })
     .await

@@ -4,6 +4,7 @@
 pub mod add_task;
 pub mod archive_project;
 pub mod complete_task;
+pub mod conditional;
 pub mod create_project;
 pub mod delete_project;
 pub mod erase_projects;
@@ -21,6 +22,7 @@ pub mod views;
 pub use add_task::{AddTask, add_task};
 pub use archive_project::archive_project;
 pub use complete_task::complete_task;
+pub use conditional::{EntityTag, Precondition};
 pub use create_project::{CreateProject, create_project};
 pub use delete_project::delete_project;
 pub use erase_projects::{ERASE_PROJECTS_CONSUMER, ErasureOutcome, erase_projects_of_deleted_account};

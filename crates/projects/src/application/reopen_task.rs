@@ -2,6 +2,7 @@
 
 use taskdeck_kernel::{Clock, UserId};
 
+use super::conditional::Precondition;
 use super::execute::{CommandError, execute_on_project};
 use super::ports::ProjectsStore;
 use super::views::TaskDetails;
@@ -17,10 +18,12 @@ pub async fn reopen_task(
     owner: UserId,
     project: ProjectId,
     number: TaskNumber,
+    precondition: &Precondition,
 ) -> Result<TaskDetails, CommandError<ReopenTaskError>> {
     let now = clock.now();
-    execute_on_project(store, owner, project, Some(number), |project| {
+    execute_on_project(store, owner, project, Some(number), precondition, |project| {
         project.reopen_task(number, now).map(TaskDetails::from)
     })
     .await
+    .map(|(task, _)| task)
 }

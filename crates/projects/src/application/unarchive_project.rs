@@ -4,6 +4,7 @@ use std::convert::Infallible;
 
 use taskdeck_kernel::{Clock, UserId};
 
+use super::conditional::Precondition;
 use super::execute::{CommandError, execute_on_project};
 use super::ports::ProjectsStore;
 use super::views::ProjectDetails;
@@ -18,11 +19,13 @@ pub async fn unarchive_project(
     clock: &dyn Clock,
     owner: UserId,
     id: ProjectId,
+    precondition: &Precondition,
 ) -> Result<ProjectDetails, CommandError<Infallible>> {
     let now = clock.now();
-    execute_on_project(store, owner, id, None, |project| {
+    let (_, project) = execute_on_project(store, owner, id, None, precondition, |project| {
         project.unarchive(now);
-        Ok(ProjectDetails::from(&*project))
+        Ok(())
     })
-    .await
+    .await?;
+    Ok(ProjectDetails::from(&project))
 }

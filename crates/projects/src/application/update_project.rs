@@ -2,6 +2,7 @@
 
 use taskdeck_kernel::{Clock, UserId};
 
+use super::conditional::Precondition;
 use super::execute::{CommandError, execute_on_project};
 use super::ports::ProjectsStore;
 use super::views::ProjectDetails;
@@ -14,6 +15,8 @@ pub struct UpdateProject {
     pub name: ProjectName,
     /// `None`: keep the current limit; `Some(None)`: remove it; `Some(Some(n))`: set it.
     pub limit: Option<Option<IncompleteTaskLimit>>,
+    /// `If-Match`.
+    pub precondition: Precondition,
 }
 
 /// # Errors
@@ -24,9 +27,9 @@ pub async fn update_project(
     command: UpdateProject,
 ) -> Result<ProjectDetails, CommandError<UpdateProjectError>> {
     let now = clock.now();
-    execute_on_project(store, command.owner, command.id, None, |project| {
-        project.update(command.name.clone(), command.limit, now)?;
-        Ok(ProjectDetails::from(&*project))
+    let (_, project) = execute_on_project(store, command.owner, command.id, None, &command.precondition, |project| {
+        project.update(command.name.clone(), command.limit, now)
     })
-    .await
+    .await?;
+    Ok(ProjectDetails::from(&project))
 }

@@ -76,14 +76,14 @@ async fn new_task(store: &InMemoryProjects, owner: UserId, project: ProjectId, n
 async fn archived_project(store: &InMemoryProjects, owner: UserId) -> ProjectId {
     let id = new_project(store, owner, None).await;
     let task = new_task(store, owner, id, "Done already").await;
-    complete_task(store, &clock(), owner, id, task).await.unwrap();
-    archive_project(store, &clock(), owner, id).await.unwrap();
+    complete_task(store, &clock(), owner, id, task, &Precondition::Unconditional).await.unwrap();
+    archive_project(store, &clock(), owner, id, &Precondition::Unconditional).await.unwrap();
     id
 }
 
 async fn deleted_project(store: &InMemoryProjects, owner: UserId) -> ProjectId {
     let id = archived_project(store, owner).await;
-    delete_project(store, &clock(), owner, id).await.unwrap();
+    delete_project(store, &clock(), owner, id, &Precondition::Unconditional).await.unwrap();
     id
 }
 
@@ -191,11 +191,22 @@ async fn updating_a_project_renames_it_and_sets_its_limit() {
     let owner = UserId::generate();
     let id = new_project(&store, owner, None).await;
 
-    let command = UpdateProject { owner, id, name: name("Chores"), limit: Some(Some(limit(5))) };
+    let command = UpdateProject {
+        owner,
+        id,
+        name: name("Chores"),
+        limit: Some(Some(limit(5))),
+        precondition: Precondition::Unconditional,
+    };
     let details = update_project(&store, &clock(), command).await.unwrap();
 
-    let expected =
-        ProjectDetails { id, name: "Chores".into(), maximum_number_of_incomplete_tasks: Some(5), archived_at: None };
+    let expected = ProjectDetails {
+        id,
+        name: "Chores".into(),
+        maximum_number_of_incomplete_tasks: Some(5),
+        archived_at: None,
+        version: 2,
+    };
     assert_eq!(details, expected);
     assert_eq!(ProjectQueries::project(&store, owner, id).await.unwrap(), Some(expected));
     let event = last_event(&store).await;
@@ -210,7 +221,8 @@ async fn updating_without_a_limit_keeps_the_current_limit() {
     let owner = UserId::generate();
     let id = new_project(&store, owner, Some(limit(3))).await;
 
-    let command = UpdateProject { owner, id, name: name("Chores"), limit: None };
+    let command =
+        UpdateProject { owner, id, name: name("Chores"), limit: None, precondition: Precondition::Unconditional };
     let details = update_project(&store, &clock(), command).await.unwrap();
 
     assert_eq!(details.maximum_number_of_incomplete_tasks, Some(3));
@@ -225,7 +237,13 @@ async fn updating_with_an_explicitly_absent_limit_removes_the_limit() {
     let owner = UserId::generate();
     let id = new_project(&store, owner, Some(limit(3))).await;
 
-    let command = UpdateProject { owner, id, name: name("Household"), limit: Some(None) };
+    let command = UpdateProject {
+        owner,
+        id,
+        name: name("Household"),
+        limit: Some(None),
+        precondition: Precondition::Unconditional,
+    };
     let details = update_project(&store, &clock(), command).await.unwrap();
 
     assert_eq!(details.maximum_number_of_incomplete_tasks, None);
@@ -241,7 +259,13 @@ async fn the_limit_may_be_set_to_exactly_the_number_of_incomplete_tasks() {
     new_task(&store, owner, id, "First task").await;
     new_task(&store, owner, id, "Second task").await;
 
-    let command = UpdateProject { owner, id, name: name("Household"), limit: Some(Some(limit(2))) };
+    let command = UpdateProject {
+        owner,
+        id,
+        name: name("Household"),
+        limit: Some(Some(limit(2))),
+        precondition: Precondition::Unconditional,
+    };
     let details = update_project(&store, &clock(), command).await.unwrap();
 
     assert_eq!(details.maximum_number_of_incomplete_tasks, Some(2));
@@ -254,7 +278,13 @@ async fn an_update_that_changes_nothing_writes_nothing() {
     let id = new_project(&store, owner, Some(limit(3))).await;
     let before = snapshot(&store, owner, id).await;
 
-    let command = UpdateProject { owner, id, name: name("Household"), limit: Some(Some(limit(3))) };
+    let command = UpdateProject {
+        owner,
+        id,
+        name: name("Household"),
+        limit: Some(Some(limit(3))),
+        precondition: Precondition::Unconditional,
+    };
     let details = update_project(&store, &clock(), command).await.unwrap();
 
     assert_eq!(Some(details), before.project);
@@ -268,7 +298,8 @@ async fn updating_an_archived_project_is_refused_and_writes_nothing() {
     let id = archived_project(&store, owner).await;
     let before = snapshot(&store, owner, id).await;
 
-    let command = UpdateProject { owner, id, name: name("Chores"), limit: None };
+    let command =
+        UpdateProject { owner, id, name: name("Chores"), limit: None, precondition: Precondition::Unconditional };
     let result = update_project(&store, &clock(), command).await;
 
     assert_eq!(rejection(result), UpdateProjectError::Archived);
@@ -284,7 +315,13 @@ async fn lowering_the_limit_below_the_incomplete_tasks_is_refused_and_writes_not
     new_task(&store, owner, id, "Second task").await;
     let before = snapshot(&store, owner, id).await;
 
-    let command = UpdateProject { owner, id, name: name("Chores"), limit: Some(Some(limit(1))) };
+    let command = UpdateProject {
+        owner,
+        id,
+        name: name("Chores"),
+        limit: Some(Some(limit(1))),
+        precondition: Precondition::Unconditional,
+    };
     let result = update_project(&store, &clock(), command).await;
 
     assert_eq!(rejection(result), UpdateProjectError::LimitBelowIncompleteCount { incomplete: 2, requested: limit(1) });
@@ -300,7 +337,8 @@ async fn updating_a_missing_foreign_or_deleted_project_is_project_not_found() {
     let outbox = store.outbox_events().await;
 
     for id in [missing_project(), foreign, deleted] {
-        let command = UpdateProject { owner, id, name: name("Chores"), limit: None };
+        let command =
+            UpdateProject { owner, id, name: name("Chores"), limit: None, precondition: Precondition::Unconditional };
         assert_not_found(update_project(&store, &clock(), command).await);
     }
 
@@ -316,9 +354,9 @@ async fn archiving_a_project_whose_tasks_are_all_completed_records_the_archive_t
     let owner = UserId::generate();
     let id = new_project(&store, owner, None).await;
     let task = new_task(&store, owner, id, "First task").await;
-    complete_task(&store, &clock(), owner, id, task).await.unwrap();
+    complete_task(&store, &clock(), owner, id, task, &Precondition::Unconditional).await.unwrap();
 
-    let details = archive_project(&store, &clock(), owner, id).await.unwrap();
+    let details = archive_project(&store, &clock(), owner, id, &Precondition::Unconditional).await.unwrap();
 
     assert_eq!(details.archived_at, Some(NOW));
     assert_eq!(ProjectQueries::project(&store, owner, id).await.unwrap(), Some(details));
@@ -333,7 +371,7 @@ async fn an_empty_project_can_be_archived() {
     let owner = UserId::generate();
     let id = new_project(&store, owner, None).await;
 
-    let details = archive_project(&store, &clock(), owner, id).await.unwrap();
+    let details = archive_project(&store, &clock(), owner, id, &Precondition::Unconditional).await.unwrap();
 
     assert_eq!(details.archived_at, Some(NOW));
 }
@@ -344,11 +382,11 @@ async fn archiving_a_project_twice_keeps_the_first_archive_time() {
     let owner = UserId::generate();
     let clock = clock();
     let id = new_project(&store, owner, None).await;
-    archive_project(&store, &clock, owner, id).await.unwrap();
+    archive_project(&store, &clock, owner, id, &Precondition::Unconditional).await.unwrap();
     let before = snapshot(&store, owner, id).await;
 
     clock.advance(Duration::hours(1));
-    let details = archive_project(&store, &clock, owner, id).await.unwrap();
+    let details = archive_project(&store, &clock, owner, id, &Precondition::Unconditional).await.unwrap();
 
     assert_eq!(details.archived_at, Some(NOW));
     assert_eq!(snapshot(&store, owner, id).await, before, "nothing written");
@@ -362,10 +400,10 @@ async fn archiving_a_project_with_incomplete_tasks_is_refused_and_writes_nothing
     let first = new_task(&store, owner, id, "First task").await;
     new_task(&store, owner, id, "Second task").await;
     new_task(&store, owner, id, "Third task").await;
-    complete_task(&store, &clock(), owner, id, first).await.unwrap();
+    complete_task(&store, &clock(), owner, id, first, &Precondition::Unconditional).await.unwrap();
     let before = snapshot(&store, owner, id).await;
 
-    let result = archive_project(&store, &clock(), owner, id).await;
+    let result = archive_project(&store, &clock(), owner, id, &Precondition::Unconditional).await;
 
     assert_eq!(rejection(result), ArchiveError::HasIncompleteTasks { incomplete: 2 });
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -381,7 +419,7 @@ async fn archiving_a_missing_foreign_or_deleted_project_is_project_not_found() {
     let outbox = store.outbox_events().await;
 
     for id in [missing_project(), foreign, deleted] {
-        assert_not_found(archive_project(&store, &clock(), owner, id).await);
+        assert_not_found(archive_project(&store, &clock(), owner, id, &Precondition::Unconditional).await);
     }
 
     assert_eq!(store.outbox_events().await, outbox);
@@ -398,7 +436,7 @@ async fn unarchiving_an_archived_project_makes_it_writable_again() {
     let owner = UserId::generate();
     let id = archived_project(&store, owner).await;
 
-    let details = unarchive_project(&store, &clock(), owner, id).await.unwrap();
+    let details = unarchive_project(&store, &clock(), owner, id, &Precondition::Unconditional).await.unwrap();
 
     assert_eq!(details.archived_at, None);
     assert_eq!(ProjectQueries::project(&store, owner, id).await.unwrap(), Some(details));
@@ -413,7 +451,7 @@ async fn unarchiving_a_project_that_is_not_archived_returns_it_unchanged_and_wri
     let id = new_project(&store, owner, Some(limit(4))).await;
     let before = snapshot(&store, owner, id).await;
 
-    let details = unarchive_project(&store, &clock(), owner, id).await.unwrap();
+    let details = unarchive_project(&store, &clock(), owner, id, &Precondition::Unconditional).await.unwrap();
 
     assert_eq!(Some(details), before.project);
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -429,7 +467,7 @@ async fn unarchiving_a_missing_foreign_or_deleted_project_is_project_not_found()
     let outbox = store.outbox_events().await;
 
     for id in [missing_project(), foreign, deleted] {
-        assert_not_found(unarchive_project(&store, &clock(), owner, id).await);
+        assert_not_found(unarchive_project(&store, &clock(), owner, id, &Precondition::Unconditional).await);
     }
 
     assert_eq!(store.outbox_events().await, outbox);
@@ -447,7 +485,7 @@ async fn deleting_an_archived_project_hides_it_from_its_owner() {
     let kept = new_project(&store, owner, None).await;
     let id = archived_project(&store, owner).await;
 
-    delete_project(&store, &clock(), owner, id).await.unwrap();
+    delete_project(&store, &clock(), owner, id, &Precondition::Unconditional).await.unwrap();
 
     assert_eq!(ProjectQueries::project(&store, owner, id).await.unwrap(), None);
     assert_eq!(store.tasks(owner, id).await.unwrap(), None);
@@ -466,7 +504,7 @@ async fn deleting_a_project_that_is_not_archived_is_refused_and_writes_nothing()
     let id = new_project(&store, owner, None).await;
     let before = snapshot(&store, owner, id).await;
 
-    let result = delete_project(&store, &clock(), owner, id).await;
+    let result = delete_project(&store, &clock(), owner, id, &Precondition::Unconditional).await;
 
     assert_eq!(rejection(result), DeleteError::NotArchived);
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -482,7 +520,7 @@ async fn deleting_a_missing_foreign_or_already_deleted_project_is_project_not_fo
     let outbox = store.outbox_events().await;
 
     for id in [missing_project(), foreign, deleted] {
-        assert_not_found(delete_project(&store, &clock(), owner, id).await);
+        assert_not_found(delete_project(&store, &clock(), owner, id, &Precondition::Unconditional).await);
     }
 
     assert_eq!(store.outbox_events().await, outbox);
@@ -567,7 +605,7 @@ async fn completing_a_task_frees_a_slot_under_the_limit_without_reusing_its_numb
     let owner = UserId::generate();
     let id = new_project(&store, owner, Some(limit(1))).await;
     let first = new_task(&store, owner, id, "First task").await;
-    complete_task(&store, &clock(), owner, id, first).await.unwrap();
+    complete_task(&store, &clock(), owner, id, first, &Precondition::Unconditional).await.unwrap();
 
     assert_eq!(new_task(&store, owner, id, "Second task").await, number(2));
 }
@@ -662,7 +700,7 @@ async fn completing_a_task_records_the_completion_time() {
     let id = new_project(&store, owner, None).await;
     let task = new_task(&store, owner, id, "First task").await;
 
-    let details = complete_task(&store, &clock(), owner, id, task).await.unwrap();
+    let details = complete_task(&store, &clock(), owner, id, task, &Precondition::Unconditional).await.unwrap();
 
     let expected = TaskDetails { number: task, name: "First task".into(), completed_at: Some(NOW) };
     assert_eq!(details, expected);
@@ -679,11 +717,11 @@ async fn completing_a_task_twice_keeps_the_first_completion_time() {
     let clock = clock();
     let id = new_project(&store, owner, None).await;
     let task = new_task(&store, owner, id, "First task").await;
-    complete_task(&store, &clock, owner, id, task).await.unwrap();
+    complete_task(&store, &clock, owner, id, task, &Precondition::Unconditional).await.unwrap();
     let before = snapshot(&store, owner, id).await;
 
     clock.advance(Duration::minutes(30));
-    let details = complete_task(&store, &clock, owner, id, task).await.unwrap();
+    let details = complete_task(&store, &clock, owner, id, task, &Precondition::Unconditional).await.unwrap();
 
     assert_eq!(details.completed_at, Some(NOW));
     assert_eq!(snapshot(&store, owner, id).await, before, "nothing written");
@@ -697,7 +735,7 @@ async fn completing_an_unknown_task_is_refused_as_task_not_found_and_writes_noth
     new_task(&store, owner, id, "First task").await;
     let before = snapshot(&store, owner, id).await;
 
-    let result = complete_task(&store, &clock(), owner, id, number(2)).await;
+    let result = complete_task(&store, &clock(), owner, id, number(2), &Precondition::Unconditional).await;
 
     assert_eq!(rejection(result), CompleteTaskError::TaskNotFound);
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -710,7 +748,7 @@ async fn completing_a_task_of_an_archived_project_is_refused_and_writes_nothing(
     let id = archived_project(&store, owner).await;
     let before = snapshot(&store, owner, id).await;
 
-    let result = complete_task(&store, &clock(), owner, id, number(1)).await;
+    let result = complete_task(&store, &clock(), owner, id, number(1), &Precondition::Unconditional).await;
 
     assert_eq!(rejection(result), CompleteTaskError::Archived);
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -727,7 +765,7 @@ async fn completing_a_task_of_a_missing_foreign_or_deleted_project_is_project_no
     let outbox = store.outbox_events().await;
 
     for id in [missing_project(), foreign, deleted] {
-        assert_not_found(complete_task(&store, &clock(), owner, id, task).await);
+        assert_not_found(complete_task(&store, &clock(), owner, id, task, &Precondition::Unconditional).await);
     }
 
     assert_eq!(store.outbox_events().await, outbox);
@@ -744,16 +782,16 @@ async fn reopening_a_completed_task_makes_it_incomplete_again() {
     let owner = UserId::generate();
     let id = new_project(&store, owner, None).await;
     let task = new_task(&store, owner, id, "First task").await;
-    complete_task(&store, &clock(), owner, id, task).await.unwrap();
+    complete_task(&store, &clock(), owner, id, task, &Precondition::Unconditional).await.unwrap();
 
-    let details = reopen_task(&store, &clock(), owner, id, task).await.unwrap();
+    let details = reopen_task(&store, &clock(), owner, id, task, &Precondition::Unconditional).await.unwrap();
 
     let expected = TaskDetails { number: task, name: "First task".into(), completed_at: None };
     assert_eq!(details, expected);
     assert_eq!(store.task(owner, id, task).await.unwrap(), Some(expected));
     assert_eq!(last_event(&store).await.event_type, "projects.TaskReopened.v1");
     assert_eq!(
-        rejection(archive_project(&store, &clock(), owner, id).await),
+        rejection(archive_project(&store, &clock(), owner, id, &Precondition::Unconditional).await),
         ArchiveError::HasIncompleteTasks { incomplete: 1 },
         "the reopened task counts as incomplete"
     );
@@ -767,7 +805,7 @@ async fn reopening_an_incomplete_task_returns_it_unchanged_and_writes_nothing() 
     let task = new_task(&store, owner, id, "First task").await;
     let before = snapshot(&store, owner, id).await;
 
-    let details = reopen_task(&store, &clock(), owner, id, task).await.unwrap();
+    let details = reopen_task(&store, &clock(), owner, id, task, &Precondition::Unconditional).await.unwrap();
 
     assert_eq!(details.completed_at, None);
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -780,7 +818,7 @@ async fn reopening_an_unknown_task_is_refused_as_task_not_found_and_writes_nothi
     let id = new_project(&store, owner, None).await;
     let before = snapshot(&store, owner, id).await;
 
-    let result = reopen_task(&store, &clock(), owner, id, number(1)).await;
+    let result = reopen_task(&store, &clock(), owner, id, number(1), &Precondition::Unconditional).await;
 
     assert_eq!(rejection(result), ReopenTaskError::TaskNotFound);
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -793,7 +831,7 @@ async fn reopening_a_task_of_an_archived_project_is_refused_and_writes_nothing()
     let id = archived_project(&store, owner).await;
     let before = snapshot(&store, owner, id).await;
 
-    let result = reopen_task(&store, &clock(), owner, id, number(1)).await;
+    let result = reopen_task(&store, &clock(), owner, id, number(1), &Precondition::Unconditional).await;
 
     assert_eq!(rejection(result), ReopenTaskError::Archived);
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -805,11 +843,11 @@ async fn reopening_a_task_when_the_limit_is_reached_is_refused_and_writes_nothin
     let owner = UserId::generate();
     let id = new_project(&store, owner, Some(limit(1))).await;
     let first = new_task(&store, owner, id, "First task").await;
-    complete_task(&store, &clock(), owner, id, first).await.unwrap();
+    complete_task(&store, &clock(), owner, id, first, &Precondition::Unconditional).await.unwrap();
     new_task(&store, owner, id, "Second task").await;
     let before = snapshot(&store, owner, id).await;
 
-    let result = reopen_task(&store, &clock(), owner, id, first).await;
+    let result = reopen_task(&store, &clock(), owner, id, first, &Precondition::Unconditional).await;
 
     assert_eq!(rejection(result), ReopenTaskError::LimitReached { limit: limit(1) });
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -822,12 +860,12 @@ async fn reopening_a_task_of_a_missing_foreign_or_deleted_project_is_project_not
     let other = UserId::generate();
     let foreign = new_project(&store, other, None).await;
     let task = new_task(&store, other, foreign, "Their task").await;
-    complete_task(&store, &clock(), other, foreign, task).await.unwrap();
+    complete_task(&store, &clock(), other, foreign, task, &Precondition::Unconditional).await.unwrap();
     let deleted = deleted_project(&store, owner).await;
     let outbox = store.outbox_events().await;
 
     for id in [missing_project(), foreign, deleted] {
-        assert_not_found(reopen_task(&store, &clock(), owner, id, task).await);
+        assert_not_found(reopen_task(&store, &clock(), owner, id, task, &Precondition::Unconditional).await);
     }
 
     assert_eq!(store.outbox_events().await, outbox);
@@ -857,6 +895,7 @@ async fn a_new_user_gets_a_starter_project_with_sign_up_already_completed() {
             name: "My first project".into(),
             maximum_number_of_incomplete_tasks: None,
             archived_at: None,
+            version: 1,
         })
     );
     let tasks: Vec<_> = store
@@ -896,7 +935,7 @@ async fn the_starter_project_is_an_ordinary_project_of_its_owner() {
 
     assert_eq!(new_task(&store, user, id, "Invite a friend").await, number(4));
     assert_eq!(
-        rejection(archive_project(&store, &clock(), user, id).await),
+        rejection(archive_project(&store, &clock(), user, id, &Precondition::Unconditional).await),
         ArchiveError::HasIncompleteTasks { incomplete: 3 }
     );
 }
@@ -973,8 +1012,8 @@ async fn an_erased_account_loses_every_project_and_task_and_others_keep_theirs()
     let clock = clock();
     let created = create_project(&store, &clock, CreateProject { owner: alice, name: name("Household"), limit: None });
     let deleted = created.await.unwrap().id;
-    archive_project(&store, &clock, alice, deleted).await.unwrap();
-    delete_project(&store, &clock, alice, deleted).await.unwrap();
+    archive_project(&store, &clock, alice, deleted, &Precondition::Unconditional).await.unwrap();
+    delete_project(&store, &clock, alice, deleted, &Precondition::Unconditional).await.unwrap();
 
     let outcome = erase_projects_of_deleted_account(&store, EventId::generate(), &account_deleted(alice)).await;
 
@@ -994,4 +1033,166 @@ async fn a_redelivered_erasure_changes_nothing() {
     let again = erase_projects_of_deleted_account(&store, event_id, &account_deleted(alice)).await.unwrap();
 
     assert_eq!(again, ErasureOutcome::AlreadyHandled);
+}
+
+// ---------------------------------------------------------------------------------
+// preconditions (If-Match)
+
+fn expecting(tags: &[&EntityTag]) -> Precondition {
+    Precondition::OneOf(tags.iter().map(|&tag| tag.clone()).collect())
+}
+
+fn assert_precondition_failed<T: Debug, E: Debug>(result: Result<T, CommandError<E>>) {
+    match result {
+        Err(CommandError::PreconditionFailed) => {}
+        other => panic!("expected PreconditionFailed, got {other:?}"),
+    }
+}
+
+async fn project_tag(store: &InMemoryProjects, owner: UserId, id: ProjectId) -> EntityTag {
+    ProjectQueries::project(store, owner, id).await.unwrap().unwrap().entity_tag()
+}
+
+async fn task_tag(store: &InMemoryProjects, owner: UserId, id: ProjectId, task: TaskNumber) -> EntityTag {
+    store.task(owner, id, task).await.unwrap().unwrap().entity_tag()
+}
+
+#[tokio::test]
+async fn a_project_command_with_the_current_tag_succeeds_and_answers_the_new_tag() {
+    let store = InMemoryProjects::default();
+    let owner = UserId::generate();
+    let id = new_project(&store, owner, None).await;
+    let read = project_tag(&store, owner, id).await;
+
+    let command = UpdateProject { owner, id, name: name("Chores"), limit: None, precondition: expecting(&[&read]) };
+    let details = update_project(&store, &clock(), command).await.unwrap();
+
+    assert_ne!(details.entity_tag(), read);
+    assert_eq!(details.entity_tag(), project_tag(&store, owner, id).await);
+}
+
+#[tokio::test]
+async fn a_project_command_with_a_stale_tag_is_refused_and_changes_nothing() {
+    let store = InMemoryProjects::default();
+    let owner = UserId::generate();
+    let id = new_project(&store, owner, None).await;
+    let stale = project_tag(&store, owner, id).await;
+    let rename =
+        UpdateProject { owner, id, name: name("Chores"), limit: None, precondition: Precondition::Unconditional };
+    update_project(&store, &clock(), rename).await.unwrap();
+    let before = snapshot(&store, owner, id).await;
+
+    let overwrite = UpdateProject { owner, id, name: name("Garden"), limit: None, precondition: expecting(&[&stale]) };
+    assert_precondition_failed(update_project(&store, &clock(), overwrite).await);
+    assert_precondition_failed(archive_project(&store, &clock(), owner, id, &expecting(&[&stale])).await);
+    assert_precondition_failed(unarchive_project(&store, &clock(), owner, id, &expecting(&[&stale])).await);
+    assert_precondition_failed(delete_project(&store, &clock(), owner, id, &expecting(&[&stale])).await);
+    assert_precondition_failed(archive_project(&store, &clock(), owner, id, &expecting(&[])).await);
+
+    assert_eq!(snapshot(&store, owner, id).await, before);
+}
+
+#[tokio::test]
+async fn any_current_tag_in_the_list_admits_the_command() {
+    let store = InMemoryProjects::default();
+    let owner = UserId::generate();
+    let id = new_project(&store, owner, None).await;
+    let current = project_tag(&store, owner, id).await;
+
+    let precondition = expecting(&[&EntityTag::from_client("elsewhere"), &current]);
+    let details = archive_project(&store, &clock(), owner, id, &precondition).await.unwrap();
+
+    assert!(details.archived_at.is_some());
+}
+
+#[tokio::test]
+async fn a_task_added_moves_the_project_tag_but_not_the_other_tasks_tags() {
+    let store = InMemoryProjects::default();
+    let owner = UserId::generate();
+    let id = new_project(&store, owner, None).await;
+    let first = new_task(&store, owner, id, "First task").await;
+    let (project_before, task_before) =
+        (project_tag(&store, owner, id).await, task_tag(&store, owner, id, first).await);
+
+    new_task(&store, owner, id, "Second task").await;
+
+    assert_ne!(project_tag(&store, owner, id).await, project_before);
+    assert_eq!(task_tag(&store, owner, id, first).await, task_before);
+    let completed = complete_task(&store, &clock(), owner, id, first, &expecting(&[&task_before])).await.unwrap();
+    assert_ne!(completed.entity_tag(), task_before);
+    assert_eq!(completed.entity_tag(), task_tag(&store, owner, id, first).await);
+}
+
+#[tokio::test]
+async fn a_task_command_with_a_stale_tag_is_refused_and_changes_nothing() {
+    let store = InMemoryProjects::default();
+    let owner = UserId::generate();
+    let id = new_project(&store, owner, None).await;
+    let task = new_task(&store, owner, id, "Water plants").await;
+    let stale = task_tag(&store, owner, id, task).await;
+    complete_task(&store, &clock(), owner, id, task, &Precondition::Unconditional).await.unwrap();
+    let before = snapshot(&store, owner, id).await;
+
+    assert_precondition_failed(reopen_task(&store, &clock(), owner, id, task, &expecting(&[&stale])).await);
+    assert_precondition_failed(complete_task(&store, &clock(), owner, id, task, &expecting(&[&stale])).await);
+
+    assert_eq!(snapshot(&store, owner, id).await, before);
+}
+
+#[tokio::test]
+async fn a_missing_project_or_task_is_not_found_before_any_precondition() {
+    let store = InMemoryProjects::default();
+    let owner = UserId::generate();
+    let id = new_project(&store, owner, None).await;
+    let nothing = expecting(&[]);
+
+    assert_not_found(archive_project(&store, &clock(), owner, missing_project(), &nothing).await);
+    assert!(matches!(
+        rejection(complete_task(&store, &clock(), owner, id, number(9), &nothing).await),
+        CompleteTaskError::TaskNotFound
+    ));
+}
+
+#[tokio::test]
+async fn a_stale_tag_is_refused_before_the_rules_are_asked() {
+    let store = InMemoryProjects::default();
+    let owner = UserId::generate();
+    let id = new_project(&store, owner, None).await;
+
+    // Not archived: without the precondition this would be the domain's refusal.
+    assert_precondition_failed(delete_project(&store, &clock(), owner, id, &expecting(&[])).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_twenty_concurrent_renames_read_at_one_tag_exactly_one_wins() {
+    let store = InMemoryProjects::default();
+    let clock = Arc::new(clock());
+    let owner = UserId::generate();
+    let id = new_project(&store, owner, None).await;
+    let read = project_tag(&store, owner, id).await;
+
+    let renames: Vec<_> = (1..=20)
+        .map(|n| {
+            let (store, clock, read) = (store.clone(), Arc::clone(&clock), read.clone());
+            tokio::spawn(async move {
+                let precondition = Precondition::OneOf(vec![read]);
+                let command =
+                    UpdateProject { owner, id, name: name(&format!("Rename {n}")), limit: None, precondition };
+                update_project(&store, &*clock, command).await
+            })
+        })
+        .collect();
+    let (mut won, mut refused) = (0, 0);
+    for rename in renames {
+        match rename.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(CommandError::PreconditionFailed) => refused += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    assert_eq!((won, refused), (1, 19));
+    let updated =
+        outbox_types(&store).await.into_iter().filter(|event_type| event_type == "projects.ProjectUpdated.v1").count();
+    assert_eq!(updated, 1);
 }

@@ -2,6 +2,7 @@
 
 use time::OffsetDateTime;
 
+use super::conditional::EntityTag;
 use crate::domain::{IncompleteTaskLimit, Project, ProjectId, Task, TaskNumber};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +11,15 @@ pub struct ProjectDetails {
     pub name: String,
     pub maximum_number_of_incomplete_tasks: Option<i64>,
     pub archived_at: Option<OffsetDateTime>,
+    /// The aggregate's version: moves with every stored change of the project or its tasks.
+    pub version: i64,
+}
+
+impl ProjectDetails {
+    #[must_use]
+    pub fn entity_tag(&self) -> EntityTag {
+        EntityTag::of_project(self.version)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +36,13 @@ pub struct TaskDetails {
     pub completed_at: Option<OffsetDateTime>,
 }
 
+impl TaskDetails {
+    #[must_use]
+    pub fn entity_tag(&self) -> EntityTag {
+        EntityTag::of_task(self.number, self.completed_at)
+    }
+}
+
 impl From<&Project> for ProjectDetails {
     fn from(project: &Project) -> Self {
         let state = project.state();
@@ -34,6 +51,7 @@ impl From<&Project> for ProjectDetails {
             name: state.name.as_str().to_owned(),
             maximum_number_of_incomplete_tasks: state.limit.map(IncompleteTaskLimit::get),
             archived_at: state.archived_at,
+            version: state.version,
         }
     }
 }

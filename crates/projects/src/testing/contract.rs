@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::application::{
-    NameContains, Page, PageSize, ProjectFilter, ProjectQueries, ProjectsStore, ProjectsTransaction, TaskDetails,
-    TaskFilter,
+    NameContains, Page, PageSize, ProjectDetails, ProjectFilter, ProjectQueries, ProjectsStore, ProjectsTransaction,
+    TaskDetails, TaskFilter,
 };
 use crate::domain::{IncompleteTaskLimit, Project, ProjectId, ProjectName, Task, TaskName, TaskNumber};
 
@@ -115,6 +115,28 @@ pub async fn saved_changes_to_the_project_and_its_tasks_are_stored<S: ContractSt
     assert_eq!(reloaded.task(number(2)).and_then(Task::completed_at), Some(LATER), "microseconds survive");
     let third = load(&store, project.id(), Some(number(3))).await;
     assert_eq!(third.task(number(3)).map(|task| task.name().as_str().to_owned()), Some("Third task".into()));
+}
+
+/// Tags taken from the read model must be the ones a command computes from the
+/// aggregate it loads, or every `If-Match` would fail (or, worse, pass) wrongly.
+pub async fn the_read_models_tags_are_those_of_the_stored_aggregate<S: ContractStore>(store: S) {
+    let owner = UserId::generate();
+    let project = stored_project(&store, owner, 2, 0).await;
+    let mut transaction = store.begin().await.expect("begin");
+    let mut loaded = transaction.project(project.id(), Some(number(1))).await.expect("load").expect("exists");
+    loaded.complete_task(number(1), LATER).expect("complete");
+    transaction.save(&mut loaded).await.expect("save");
+    transaction.commit().await.expect("commit");
+
+    let stored = load(&store, project.id(), Some(number(1))).await;
+    let details = ProjectQueries::project(&store, owner, project.id()).await.expect("query").expect("visible");
+    assert_eq!(details.entity_tag(), ProjectDetails::from(&stored).entity_tag());
+    assert_eq!(details.version, 2);
+    let task = store.task(owner, project.id(), number(1)).await.expect("query").expect("exists");
+    let stored_task = stored.task(number(1)).map(TaskDetails::from).expect("loaded");
+    assert_eq!(task.entity_tag(), stored_task.entity_tag());
+    let listed = store.tasks(owner, project.id()).await.expect("query").expect("visible");
+    assert_eq!(listed[0].entity_tag(), stored_task.entity_tag());
 }
 
 pub async fn archive_and_delete_times_are_stored<S: ContractStore>(store: S) {
@@ -449,6 +471,7 @@ macro_rules! projects_store_contract {
             an_unknown_project_is_none,
             project_ids_are_distinct_and_increasing,
             saved_changes_to_the_project_and_its_tasks_are_stored,
+            the_read_models_tags_are_those_of_the_stored_aggregate,
             archive_and_delete_times_are_stored,
             saving_a_stale_copy_is_a_conflict,
             a_task_number_is_never_stored_twice,

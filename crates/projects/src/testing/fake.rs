@@ -246,6 +246,7 @@ impl ProjectQueries for InMemoryProjects {
             name: state.name.as_str().to_owned(),
             maximum_number_of_incomplete_tasks: state.limit.map(IncompleteTaskLimit::get),
             archived_at: state.archived_at,
+            version: state.version,
         }))
     }
 

@@ -6,6 +6,7 @@
 mod common;
 
 mod accounts;
+mod conditional;
 mod errors;
 mod keys;
 mod openapi;
