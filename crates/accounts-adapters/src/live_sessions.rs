@@ -149,7 +149,7 @@ mod tests {
             email: EmailAddress::parse("bob@example.com").unwrap(),
             password: PlainPassword::new("password!").unwrap(),
         };
-        let user = register_user(store, &FakeHasher, &SystemClock, command).await.unwrap().id;
+        let user = register_user(store, &FakeHasher, &SystemClock, command, None).await.unwrap().id;
         let tokens = SessionTokens { access: &FakeTokens, refresh: &FakeRefreshTokens };
         let request = LoginRequest { email: "bob@example.com".into(), password: "password!".into(), user_agent: None };
         (user, log_in(store, &FakeHasher, tokens, &SystemClock, request).await.unwrap().session.as_uuid())

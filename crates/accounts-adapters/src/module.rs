@@ -92,6 +92,7 @@ impl<B: AccountsBackend> ContextModule<B> for Accounts<B> {
             clock: Arc::clone(&platform.clock),
             owned_projects: (self.owned_projects)(backend, platform),
             address_limit: self.address_rate.map(|rate| Arc::new(AddressRateLimiter::new(rate))),
+            idempotency: platform.idempotency.clone(),
         };
         Ok(Mounted { routes: http::routes().with_state(state), handlers: Vec::new() })
     }

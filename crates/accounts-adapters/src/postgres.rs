@@ -9,7 +9,7 @@ use taskdeck_accounts::application::{
 use taskdeck_accounts::domain::{
     LoginThrottle, PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, ThrottleKey, User,
 };
-use taskdeck_kernel::{EmailAddress, StoreError, UserId};
+use taskdeck_kernel::{EmailAddress, IdempotencyClaim, RecordedAnswer, StoreError, UserId};
 use taskdeck_platform::Migration;
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform_postgres::{PostgresDatabase, PostgresStore, PostgresUnitOfWork, write_error};
@@ -352,6 +352,10 @@ impl AccountsTransaction for PostgresAccountsTransaction {
             .await
             .map_err(StoreError::backend)?;
         Ok(removed.rows_affected())
+    }
+
+    async fn record_answer(&mut self, claim: &IdempotencyClaim, answer: &RecordedAnswer) -> Result<(), StoreError> {
+        self.0.record_answer(claim, answer).await
     }
 
     async fn commit(self) -> Result<(), StoreError> {

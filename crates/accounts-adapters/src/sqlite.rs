@@ -7,7 +7,7 @@ use taskdeck_accounts::application::{
 use taskdeck_accounts::domain::{
     LoginThrottle, PasswordHash, PresentedToken, RefreshDigest, Session, SessionId, ThrottleKey, User,
 };
-use taskdeck_kernel::{EmailAddress, StoreError, UserId};
+use taskdeck_kernel::{EmailAddress, IdempotencyClaim, RecordedAnswer, StoreError, UserId};
 use taskdeck_platform::Migration;
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform_sqlite::{
@@ -358,6 +358,10 @@ impl AccountsTransaction for SqliteAccountsTransaction {
             .execute_cached(sql::FORGET_LOGIN_THROTTLES, [UnixMicros(cutoff)])
             .map_err(StoreError::backend)?;
         Ok(u64::try_from(removed).unwrap_or(u64::MAX))
+    }
+
+    async fn record_answer(&mut self, claim: &IdempotencyClaim, answer: &RecordedAnswer) -> Result<(), StoreError> {
+        self.0.record_answer(claim, answer)
     }
 
     async fn commit(self) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod email;
 pub mod events;
+pub mod idempotency;
 pub mod retry;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -16,6 +17,7 @@ pub mod user_id;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use email::{EmailAddress, EmailAddressError};
 pub use events::{DomainEvent, EventEnvelope, EventId, RecordedEvent, UserAccountCreated, UserAccountDeleted};
+pub use idempotency::{IdempotencyClaim, IdempotencyKey, InvalidIdempotencyKey, Receipt, RecordedAnswer};
 pub use retry::{ConflictAware, retry_on_conflict};
 pub use store::StoreError;
 pub use user_id::UserId;

@@ -21,11 +21,28 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        ApiJsonWithBytes::from_request(request, state).await.map(|ApiJsonWithBytes(value, _)| Self(value))
+    }
+}
+
+/// A JSON request body of type `T` with the bytes it was read from (for a request
+/// fingerprint, say).
+#[derive(Debug, Clone)]
+pub struct ApiJsonWithBytes<T>(pub T, pub Bytes);
+
+impl<T, S> FromRequest<S> for ApiJsonWithBytes<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !has_json_content_type(&request) {
             return Err(ApiError::bad_request("Expected a JSON body with Content-Type: application/json"));
         }
         let bytes = read_body(request, state).await?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&bytes).map(|value| Self(value, bytes))
     }
 }
 

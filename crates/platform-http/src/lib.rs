@@ -8,6 +8,7 @@ pub mod body;
 pub mod client_address;
 pub mod conditional;
 mod endpoint;
+pub mod idempotency;
 pub mod json;
 pub mod problem;
 pub mod rate_limit;
@@ -24,6 +25,9 @@ pub use auth::{CurrentSession, CurrentUser};
 pub use body::{BODY_LIMIT_BYTES, problem_for_framework_errors, reject_oversized_bodies};
 pub use client_address::{ClientAddress, TrustedProxies, TrustedProxiesError};
 pub use conditional::{IfMatch, IfNoneMatch, not_modified, with_entity_tag};
-pub use json::ApiJson;
+pub use idempotency::{
+    Creation, HeldClaim, IdempotencyKeyHeader, answer_response, begin_creation, created_answer, settle,
+};
+pub use json::{ApiJson, ApiJsonWithBytes};
 pub use problem::{ApiError, FieldError, Problem};
 pub use rate_limit::{AddressRate, AddressRateError, AddressRateLimiter};

@@ -13,6 +13,11 @@ pub const PLATFORM_MIGRATIONS: &[Migration] = &[
     Migration { version: 3, description: "outbox inbox", sql: include_str!("../migrations/0003_outbox_inbox.sql") },
     Migration { version: 4, description: "settings", sql: include_str!("../migrations/0004_settings.sql") },
     Migration { version: 6, description: "signing keys", sql: include_str!("../migrations/0006_signing_keys.sql") },
+    Migration {
+        version: 9,
+        description: "idempotency keys",
+        sql: include_str!("../migrations/0009_idempotency_keys.sql"),
+    },
 ];
 
 /// A migrator over the platform's migrations and those of `contexts`.

@@ -4,13 +4,13 @@
 //! woken at once.
 
 use sqlx::{PgConnection, Postgres, Transaction};
-use taskdeck_kernel::{EventId, RecordedEvent, StoreError};
+use taskdeck_kernel::{EventId, IdempotencyClaim, RecordedAnswer, RecordedEvent, StoreError};
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform::sql;
 use time::OffsetDateTime;
 
 use crate::reads::ReadConnection;
-use crate::{PostgresDatabase, outbox};
+use crate::{PostgresDatabase, idempotency, outbox};
 
 /// A context's handle on the database: where its units of work begin and its reads
 /// run. Cheap to clone.
@@ -96,6 +96,16 @@ impl PostgresUnitOfWork {
             .await
             .map_err(StoreError::backend)?;
         Ok(inserted.rows_affected() == 1)
+    }
+
+    /// Writes the answer of an idempotent request in this transaction, beside the
+    /// effect it describes.
+    ///
+    /// # Errors
+    /// `StoreError::Conflict` when `claim` no longer holds its key; `Backend` on a
+    /// storage failure.
+    pub async fn record_answer(&mut self, claim: &IdempotencyClaim, answer: &RecordedAnswer) -> Result<(), StoreError> {
+        idempotency::record_answer(&mut self.transaction, claim, answer).await
     }
 
     /// Makes every change durable at once. The NOTIFY queued with the events wakes the

@@ -6,6 +6,7 @@
 mod backend;
 mod constraints;
 mod database;
+mod idempotency;
 mod keys;
 mod migrations;
 mod outbox;

@@ -19,6 +19,11 @@ pub const PLATFORM_MIGRATIONS: &[Migration] = &[
     Migration { version: 3, description: "outbox inbox", sql: include_str!("../migrations/0003_outbox_inbox.sql") },
     Migration { version: 4, description: "settings", sql: include_str!("../migrations/0004_settings.sql") },
     Migration { version: 6, description: "signing keys", sql: include_str!("../migrations/0006_signing_keys.sql") },
+    Migration {
+        version: 9,
+        description: "idempotency keys",
+        sql: include_str!("../migrations/0009_idempotency_keys.sql"),
+    },
 ];
 
 #[derive(Debug, Error)]
@@ -91,16 +96,16 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert_eq!(recorded, [1, 3, 4, 6]);
+        assert_eq!(recorded, [1, 3, 4, 6, 9]);
         let tables: i64 = connection
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'
-                 AND name IN ('notes', 'outbox', 'inbox', 'settings')",
+                 AND name IN ('notes', 'outbox', 'inbox', 'settings', 'idempotency_keys')",
                 [],
                 |row| row.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 4);
+        assert_eq!(tables, 5);
     }
 
     #[test]

@@ -3,13 +3,13 @@
 //! recorded, and the relay woken once it has committed.
 
 use rusqlite::Connection;
-use taskdeck_kernel::{EventId, RecordedEvent, StoreError};
+use taskdeck_kernel::{EventId, IdempotencyClaim, RecordedAnswer, RecordedEvent, StoreError};
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform::sql;
 use time::OffsetDateTime;
 
 use crate::database::{SqliteDatabase, WriteTransaction};
-use crate::{CachedStatements, Timestamp, outbox};
+use crate::{CachedStatements, Timestamp, idempotency, outbox};
 
 /// A context's handle on the database: where its units of work begin and its reads
 /// run. Cheap to clone.
@@ -92,6 +92,16 @@ impl SqliteUnitOfWork {
             .execute_cached(sql::MARK_EVENT_HANDLED, (consumer, event.as_uuid(), Timestamp(OffsetDateTime::now_utc())))
             .map_err(StoreError::backend)?;
         Ok(inserted == 1)
+    }
+
+    /// Writes the answer of an idempotent request in this transaction, beside the
+    /// effect it describes.
+    ///
+    /// # Errors
+    /// `StoreError::Conflict` when `claim` no longer holds its key; `Backend` on a
+    /// storage failure.
+    pub fn record_answer(&mut self, claim: &IdempotencyClaim, answer: &RecordedAnswer) -> Result<(), StoreError> {
+        idempotency::record_answer(self.connection(), claim, answer)
     }
 
     /// Makes every change durable at once, then wakes the relay if events were written.

@@ -84,6 +84,12 @@ mod tests {
             sql::INSERT_SETTING,
             sql::SETTING,
             sql::OUTBOX_STATS,
+            sql::INSERT_IDEMPOTENCY_CLAIM,
+            sql::IDEMPOTENCY_KEY,
+            sql::TAKE_OVER_IDEMPOTENCY_KEY,
+            sql::RECORD_IDEMPOTENT_ANSWER,
+            sql::RELEASE_IDEMPOTENCY_CLAIM,
+            sql::PURGE_IDEMPOTENCY_KEYS,
         ]);
     }
 

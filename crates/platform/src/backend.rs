@@ -8,12 +8,13 @@ use tokio::sync::watch;
 
 use crate::BoxFuture;
 use crate::auth::SigningKeyStore;
+use crate::idempotency::IdempotencyStore;
 use crate::migrations::Migration;
 use crate::outbox::{OutboxStore, RelaySignal};
 use crate::settings::SettingsStore;
 
 /// An open database of one backend: cheap to clone, shared by every context.
-pub trait Backend: SettingsStore + SigningKeyStore + Clone + Send + Sync + 'static {
+pub trait Backend: SettingsStore + SigningKeyStore + IdempotencyStore + Clone + Send + Sync + 'static {
     /// The relay's side of this backend's outbox.
     type Outbox: OutboxStore + Clone;
     /// Why migrating failed.

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod backend;
 pub mod constraints;
 pub mod cursor;
+pub mod idempotency;
 pub mod migrations;
 pub mod module;
 pub mod outbox;
@@ -24,6 +25,7 @@ pub use auth::{AuthError, Authenticator, JwtAuthority, SessionCheck, SigningKeyS
 pub use backend::{Backend, DatabaseProbe};
 pub use constraints::{UniqueKey, UniqueViolation, WriteError};
 pub use cursor::{InvalidCursor, PageCursors};
+pub use idempotency::{ClaimOutcome, Idempotency, IdempotencyStore};
 pub use migrations::{Migration, MigrationPlan, MigrationPlanError};
 pub use module::{ContextModule, MountError, Mounted, Platform};
 

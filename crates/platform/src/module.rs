@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::{Authenticator, JwtAuthority, SessionCheck};
 use crate::backend::Backend;
 use crate::cursor::PageCursors;
+use crate::idempotency::Idempotency;
 use crate::migrations::Migration;
 use crate::outbox::{EventHandler, OutboxWriter};
 
@@ -25,6 +26,8 @@ pub struct Platform {
     pub outbox: OutboxWriter,
     /// Seals the cursors of paged lists.
     pub cursors: PageCursors,
+    /// Claims and replays the idempotency keys of creating requests.
+    pub idempotency: Idempotency,
 }
 
 impl Platform {

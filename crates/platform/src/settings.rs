@@ -8,6 +8,7 @@ use taskdeck_kernel::StoreError;
 // Ed25519 keys of `signing_keys` instead, and migration 6 removes that row.
 const INSTALLATION_ID_KEY: &str = "installation_id";
 const PAGE_CURSOR_KEY: &str = "page_cursor_key";
+const REQUEST_FINGERPRINT_KEY: &str = "request_fingerprint_key";
 
 /// A random identifier of this database, generated on first use. Access tokens carry it,
 /// so a token issued against another database (say, one since reset) is refused even
@@ -26,6 +27,15 @@ pub async fn installation_id(database: &impl SettingsStore) -> Result<String, St
 /// `StoreError::Backend` on a storage failure or when no randomness is available.
 pub async fn page_cursor_key(database: &impl SettingsStore) -> Result<String, StoreError> {
     database.stored_or_generated(PAGE_CURSOR_KEY, random_secret()?).await
+}
+
+/// The key idempotent requests are fingerprinted with, generated on first use and
+/// shared by every instance, so a retry reaching another instance is recognised.
+///
+/// # Errors
+/// `StoreError::Backend` on a storage failure or when no randomness is available.
+pub async fn request_fingerprint_key(database: &impl SettingsStore) -> Result<String, StoreError> {
+    database.stored_or_generated(REQUEST_FINGERPRINT_KEY, random_secret()?).await
 }
 
 /// Where settings live: a key-value table every instance shares.

@@ -46,6 +46,7 @@ impl<B: ProjectsBackend> ContextModule<B> for Projects {
             authenticator: platform.authenticator(),
             clock: Arc::clone(&platform.clock),
             cursors: platform.cursors.clone(),
+            idempotency: platform.idempotency.clone(),
         };
         Ok(Mounted {
             routes: http::routes().with_state(state),

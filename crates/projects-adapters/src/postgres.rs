@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use taskdeck_kernel::{EventId, StoreError, UserId};
+use taskdeck_kernel::{EventId, IdempotencyClaim, RecordedAnswer, StoreError, UserId};
 use taskdeck_platform::Migration;
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform_postgres::{PostgresDatabase, PostgresStore, PostgresUnitOfWork, write_error};
@@ -178,6 +178,10 @@ impl ProjectsTransaction for PostgresProjectsTransaction {
 
     async fn mark_event_handled(&mut self, consumer: &'static str, event: EventId) -> Result<bool, StoreError> {
         self.0.mark_event_handled(consumer, event).await
+    }
+
+    async fn record_answer(&mut self, claim: &IdempotencyClaim, answer: &RecordedAnswer) -> Result<(), StoreError> {
+        self.0.record_answer(claim, answer).await
     }
 
     async fn commit(self) -> Result<(), StoreError> {
@@ -389,6 +393,7 @@ mod tests {
             &store,
             &SystemClock,
             CreateProject { owner, name: ProjectName::parse("Busy").expect("valid name"), limit: None },
+            None,
         )
         .await
         .expect("create project");
@@ -401,7 +406,7 @@ mod tests {
                     project: project.id,
                     name: TaskName::parse(&format!("Concurrent task {n}")).expect("valid name"),
                 };
-                tokio::spawn(async move { add_task(&store, &SystemClock, command).await })
+                tokio::spawn(async move { add_task(&store, &SystemClock, command, None).await })
             })
             .collect();
         let mut numbers = Vec::new();

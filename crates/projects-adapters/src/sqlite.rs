@@ -2,7 +2,7 @@
 //! work, and the read model on the reader connections.
 
 use rusqlite::{OptionalExtension, Row};
-use taskdeck_kernel::{EventId, StoreError, UserId};
+use taskdeck_kernel::{EventId, IdempotencyClaim, RecordedAnswer, StoreError, UserId};
 use taskdeck_platform::Migration;
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform_sqlite::{
@@ -202,6 +202,10 @@ impl ProjectsTransaction for SqliteProjectsTransaction {
 
     async fn mark_event_handled(&mut self, consumer: &'static str, event: EventId) -> Result<bool, StoreError> {
         self.0.mark_event_handled(consumer, event)
+    }
+
+    async fn record_answer(&mut self, claim: &IdempotencyClaim, answer: &RecordedAnswer) -> Result<(), StoreError> {
+        self.0.record_answer(claim, answer)
     }
 
     async fn commit(self) -> Result<(), StoreError> {

@@ -13,8 +13,10 @@ use taskdeck_accounts_adapters::{Accounts, AccountsBackend, LiveSessions};
 use taskdeck_kernel::{Clock, StoreError, SystemClock, UserId};
 use taskdeck_platform::auth::{KeyRing, LEEWAY, StoredKey};
 use taskdeck_platform::outbox::{BackgroundRelay, DeliverEvents, OutboxWriter, Relay, RelayRun};
-use taskdeck_platform::settings::{installation_id, page_cursor_key};
-use taskdeck_platform::{BoxFuture, ContextModule, DatabaseProbe, JwtAuthority, Migration, PageCursors, Platform};
+use taskdeck_platform::settings::{installation_id, page_cursor_key, request_fingerprint_key};
+use taskdeck_platform::{
+    BoxFuture, ContextModule, DatabaseProbe, Idempotency, JwtAuthority, Migration, PageCursors, Platform,
+};
 use taskdeck_platform_http::{AddressRate, TrustedProxies};
 use taskdeck_projects::application::ProjectQueries;
 use taskdeck_projects_adapters::{Projects, ProjectsBackend};
@@ -180,7 +182,12 @@ pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::
     }
     let cursor_key = page_cursor_key(backend).await.context("cannot read or store the page cursor key")?;
     let cursors = PageCursors::new(cursor_key.as_bytes()).context("cannot use the page cursor key")?;
-    let platform = Platform { authority, sessions, clock, outbox, cursors };
+    let fingerprint_key =
+        request_fingerprint_key(backend).await.context("cannot read or store the request fingerprint key")?;
+    let idempotency = Idempotency::new(Arc::new(backend.clone()), fingerprint_key.as_bytes(), Arc::clone(&clock))
+        .context("cannot use the request fingerprint key")?;
+    background.push(purge_idempotency_keys(idempotency.clone()));
+    let platform = Platform { authority, sessions, clock, outbox, cursors, idempotency };
     let probe: Arc<dyn DatabaseProbe> = Arc::new(backend.clone());
     let mut routes: OpenApiRouter = http::health_routes().with_state(probe);
     let mut handlers = Vec::new();
@@ -242,6 +249,27 @@ async fn authority<B: Supported>(backend: &B, settings: &Settings) -> anyhow::Re
             Ok((JwtAuthority::with_keys(ring, lifetime, &installation), Keys::Stored))
         }
     }
+}
+
+/// Forgets idempotency keys past their replay window, hourly: replays never depend on
+/// it (an expired key is free whether or not it was purged), it only bounds the table.
+fn purge_idempotency_keys(idempotency: Idempotency) -> BackgroundTask {
+    Arc::new(move |mut shutdown: watch::Receiver<bool>| {
+        let idempotency = idempotency.clone();
+        Box::pin(async move {
+            while !*shutdown.borrow() {
+                match idempotency.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::debug!(purged, "forgot expired idempotency keys"),
+                    Err(error) => tracing::warn!(%error, "cannot purge expired idempotency keys; trying again later"),
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                    changed = shutdown.changed() => if changed.is_err() { break },
+                }
+            }
+        })
+    })
 }
 
 /// Reads the stored signing keys again every second, so a rotation reaches every

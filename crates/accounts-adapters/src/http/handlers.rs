@@ -2,16 +2,20 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use taskdeck_accounts::application::{
-    AccountQueries, AccountsStore, ChangeEmail, ChangePassword, EndSessionError, SessionTokens,
+    AccountQueries, AccountsStore, ChangeEmail, ChangePassword, EndSessionError, RegisteredUser, SessionTokens,
     change_email as change_email_use_case, change_password as change_password_use_case,
     end_session as end_session_use_case, erase_account as erase_account_use_case, log_in as log_in_use_case,
     refresh_session, register_user,
 };
 use taskdeck_accounts::domain::SessionId;
-use taskdeck_platform_http::{ApiError, ApiJson, ClientAddress, CurrentSession, CurrentUser, Problem};
+use taskdeck_kernel::Receipt;
+use taskdeck_platform_http::{
+    ApiError, ApiJson, ApiJsonWithBytes, ClientAddress, Creation, CurrentSession, CurrentUser, IdempotencyKeyHeader,
+    Problem, answer_response, begin_creation, created_answer, settle,
+};
 
 use super::AccountsState;
 use super::dto::{
@@ -34,17 +38,24 @@ use super::login_form::{LoginForm, TokenRequest};
     path = "/api/users",
     tag = "accounts",
     operation_id = "registerUser",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters chosen \
+            by the client (a UUID, say). Repeating the request with the same key and the same body within 24 hours \
+            answers the first 201 again (status, body, Location and ETag, plus `Idempotent-Replayed: true`) and \
+            creates nothing; only created resources are recorded, so a refused request may be retried with its key")),
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "The account was created", body = UserResponse,
             headers(("Location" = String, description = "/api/users/me"))),
-        (status = 400, description = "The body is not JSON; or a trusted proxy's `X-Forwarded-For` names no \
+        (status = 400, description = "The body is not JSON; an invalid Idempotency-Key \
+            (`invalid-idempotency-key`); or a trusted proxy's `X-Forwarded-For` names no \
             address where the client's should be (`malformed-forwarded-for`)", body = Problem,
             content_type = "application/problem+json"),
-        (status = 409, description = "The email address is already registered (in any letter case)", body = Problem,
+        (status = 409, description = "The email address is already registered (in any letter case); or a \
+            request with the same Idempotency-Key is still running (`idempotency-key-in-use`)", body = Problem,
             content_type = "application/problem+json"),
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid email or password length", body = Problem,
+        (status = 422, description = "Invalid email or password length; or the Idempotency-Key was used for \
+            another request in the last 24 hours (`idempotency-key-reused`)", body = Problem,
             content_type = "application/problem+json"),
         (status = 429, description = "Too many logins and registrations from this client address (`rate-limited`; \
             only when the server sets a login rate)", body = Problem, content_type = "application/problem+json",
@@ -56,20 +67,30 @@ use super::login_form::{LoginForm, TokenRequest};
 pub(super) async fn register<S>(
     State(state): State<AccountsState<S>>,
     client: ClientAddress,
-    ApiJson(body): ApiJson<RegisterRequest>,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    ApiJsonWithBytes(body, bytes): ApiJsonWithBytes<RegisterRequest>,
 ) -> Result<Response, ApiError>
 where
     S: AccountsStore + AccountQueries + Clone,
 {
     state.admit(client)?;
     let command = body.into_command()?;
-    let user = register_user(&state.store, &state.hasher, state.clock.as_ref(), command)
-        .await
-        .map_err(|error| register_error(&error))?;
-    let mut response = (StatusCode::CREATED, Json(UserResponse::from(user))).into_response();
-    response.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/api/users/me"));
-    Ok(response)
+    // Nobody is signed in yet: registrations share one caller, and only the same
+    // body (password included) replays.
+    let claim = match begin_creation(&state.idempotency, ANONYMOUS, key, "POST", "/api/users", &bytes).await? {
+        Creation::Replay(answer) => return Ok(answer),
+        Creation::Proceed(claim) => claim,
+    };
+    let render =
+        |user: &RegisteredUser| created_answer("/api/users/me".to_owned(), None, &UserResponse::from(user.clone()));
+    let receipt = claim.as_ref().map(|held| Receipt { claim: held.claim(), render: &render });
+    let registered = register_user(&state.store, &state.hasher, state.clock.as_ref(), command, receipt).await;
+    let user = settle(claim, registered).await.map_err(|error| register_error(&error))?;
+    Ok(answer_response(&render(&user)))
 }
+
+/// The caller of requests made before signing in.
+const ANONYMOUS: &str = "anonymous";
 
 /// Log in, or refresh: receive an access token and a refresh token.
 ///

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use taskdeck_accounts::application::{AccountQueries, AccountsStore};
 use taskdeck_kernel::{Clock, StoreError, UserId};
-use taskdeck_platform::Authenticator;
+use taskdeck_platform::{Authenticator, Idempotency};
 use taskdeck_platform_http::{AddressRateLimiter, ApiError, ClientAddress, endpoint};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -54,6 +54,8 @@ pub struct AccountsState<S> {
     pub owned_projects: Arc<dyn OwnedProjects>,
     /// Logins and registrations per client address, when limited.
     pub address_limit: Option<Arc<AddressRateLimiter>>,
+    /// Claims and replays the `Idempotency-Key` of registrations.
+    pub idempotency: Idempotency,
 }
 
 impl<S> AccountsState<S> {
@@ -74,6 +76,7 @@ impl<S: Clone> Clone for AccountsState<S> {
             clock: Arc::clone(&self.clock),
             owned_projects: Arc::clone(&self.owned_projects),
             address_limit: self.address_limit.clone(),
+            idempotency: self.idempotency.clone(),
         }
     }
 }

@@ -83,7 +83,7 @@ mod tests {
             email: EmailAddress::parse(email).unwrap(),
             password: PlainPassword::new("correct horse").unwrap(),
         };
-        register_user(store, &FakeHasher, &clock(), command).await.unwrap().id
+        register_user(store, &FakeHasher, &clock(), command, None).await.unwrap().id
     }
 
     fn command(user_id: UserId, email: &str) -> ChangeEmail {

@@ -97,7 +97,7 @@ mod tests {
     async fn bob_on_two_devices(store: &InMemoryAccounts) -> (UserId, SessionId, SessionId) {
         let email = EmailAddress::parse("bob@example.com").unwrap();
         let command = RegisterUser { email, password: PlainPassword::new("old password").unwrap() };
-        let user = register_user(store, &FakeHasher, &clock(), command).await.unwrap().id;
+        let user = register_user(store, &FakeHasher, &clock(), command, None).await.unwrap().id;
         (user, log_in_as(store, "old password").await.unwrap(), log_in_as(store, "old password").await.unwrap())
     }
 

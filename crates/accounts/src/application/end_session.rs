@@ -56,7 +56,7 @@ mod tests {
             email: EmailAddress::parse(email).unwrap(),
             password: PlainPassword::new("password!").unwrap(),
         };
-        let user = register_user(store, &FakeHasher, &clock(), command).await.unwrap().id;
+        let user = register_user(store, &FakeHasher, &clock(), command, None).await.unwrap().id;
         let tokens = SessionTokens { access: &FakeTokens, refresh: &FakeRefreshTokens };
         let request = LoginRequest { email: email.into(), password: "password!".into(), user_agent: None };
         (user, log_in(store, &FakeHasher, tokens, &clock(), request).await.unwrap().session)

@@ -72,7 +72,7 @@ mod tests {
             email: EmailAddress::parse("bob@example.com").unwrap(),
             password: PlainPassword::new("password!").unwrap(),
         };
-        let user = register_user(store, &FakeHasher, &clock(), command.clone()).await.unwrap().id;
+        let user = register_user(store, &FakeHasher, &clock(), command.clone(), None).await.unwrap().id;
         let tokens = SessionTokens { access: &FakeTokens, refresh: &FakeRefreshTokens };
         let request = LoginRequest { email: "bob@example.com".into(), password: "password!".into(), user_agent: None };
         (user, log_in(store, &FakeHasher, tokens, &clock(), request).await.unwrap().session)
@@ -100,7 +100,7 @@ mod tests {
             email: EmailAddress::parse("bob@example.com").unwrap(),
             password: PlainPassword::new("password!").unwrap(),
         };
-        assert!(register_user(&store, &FakeHasher, &clock(), again).await.is_ok(), "the address is free again");
+        assert!(register_user(&store, &FakeHasher, &clock(), again, None).await.is_ok(), "the address is free again");
     }
 
     #[tokio::test]

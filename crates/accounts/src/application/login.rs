@@ -165,7 +165,7 @@ mod tests {
             email: EmailAddress::parse("bob@example.com").unwrap(),
             password: PlainPassword::new("correct horse").unwrap(),
         };
-        let user = register_user(&store, &FakeHasher, &clock, command).await.unwrap();
+        let user = register_user(&store, &FakeHasher, &clock, command, None).await.unwrap();
         (store, user.id)
     }
 

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use taskdeck_kernel::{EmailAddress, StoreError, UserId};
+use taskdeck_kernel::{EmailAddress, IdempotencyClaim, RecordedAnswer, StoreError, UserId};
 use thiserror::Error;
 use time::OffsetDateTime;
 
@@ -146,6 +146,18 @@ pub trait AccountsTransaction: Send {
         &mut self,
         cutoff: OffsetDateTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Writes the answer of an idempotent request beside the effect it describes, so
+    /// both are committed or neither is.
+    ///
+    /// # Errors
+    /// `StoreError::Conflict` when the claim no longer holds its key (its lease ran out
+    /// and another request took it over); `Backend` on a storage failure.
+    fn record_answer(
+        &mut self,
+        claim: &IdempotencyClaim,
+        answer: &RecordedAnswer,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Makes every change of this unit of work durable, atomically.
     ///

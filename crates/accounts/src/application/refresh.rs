@@ -88,7 +88,7 @@ mod tests {
         let store = InMemoryAccounts::default();
         let email = taskdeck_kernel::EmailAddress::parse("bob@example.com").unwrap();
         let command = RegisterUser { email, password: PlainPassword::new("correct horse").unwrap() };
-        register_user(&store, &FakeHasher, &at(0), command).await.unwrap();
+        register_user(&store, &FakeHasher, &at(0), command, None).await.unwrap();
         let request =
             LoginRequest { email: "bob@example.com".into(), password: "correct horse".into(), user_agent: None };
         let grant = log_in(&store, &FakeHasher, TOKENS, &at(0), request).await.unwrap();

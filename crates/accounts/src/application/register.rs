@@ -1,6 +1,6 @@
 //! Use case: someone registers an account.
 
-use taskdeck_kernel::{Clock, EmailAddress, StoreError, UserId};
+use taskdeck_kernel::{Clock, EmailAddress, Receipt, StoreError, UserId};
 use thiserror::Error;
 
 use super::ports::{AccountsStore, AccountsTransaction, HashingError, PasswordHasher, UserStoreError};
@@ -49,13 +49,18 @@ pub async fn register_user(
     hasher: &impl PasswordHasher,
     clock: &dyn Clock,
     command: RegisterUser,
+    receipt: Option<Receipt<'_, RegisteredUser>>,
 ) -> Result<RegisteredUser, RegisterError> {
     let password_hash = hasher.hash(command.password).await?;
     let mut user = User::register(UserId::generate(), command.email, password_hash, clock.now());
     let mut transaction = store.begin().await?;
     transaction.add(&mut user).await?;
+    let registered = RegisteredUser { id: user.id(), email: user.email().clone() };
+    if let Some(receipt) = receipt {
+        transaction.record_answer(receipt.claim, &receipt.answer(&registered)).await?;
+    }
     transaction.commit().await?;
-    Ok(RegisteredUser { id: user.id(), email: user.email().clone() })
+    Ok(registered)
 }
 
 #[cfg(test)]
@@ -78,7 +83,7 @@ mod tests {
         let store = InMemoryAccounts::default();
         let clock = FixedClock::at(datetime!(2026-11-24 10:15:00 UTC));
 
-        let registered = register_user(&store, &FakeHasher, &clock, command("bob@example.com")).await.unwrap();
+        let registered = register_user(&store, &FakeHasher, &clock, command("bob@example.com"), None).await.unwrap();
 
         let credentials = store.credentials(&registered.email).await.unwrap().unwrap();
         assert_eq!(credentials.user_id, registered.id);
@@ -94,9 +99,9 @@ mod tests {
     async fn registering_an_address_twice_in_any_case_is_email_taken() {
         let store = InMemoryAccounts::default();
         let clock = FixedClock::at(datetime!(2026-11-24 10:15:00 UTC));
-        register_user(&store, &FakeHasher, &clock, command("bob@example.com")).await.unwrap();
+        register_user(&store, &FakeHasher, &clock, command("bob@example.com"), None).await.unwrap();
 
-        let again = register_user(&store, &FakeHasher, &clock, command("BOB@example.com")).await;
+        let again = register_user(&store, &FakeHasher, &clock, command("BOB@example.com"), None).await;
 
         assert!(matches!(again, Err(RegisterError::EmailTaken)), "{again:?}");
         assert_eq!(store.outbox_events().await.len(), 1, "the refused registration publishes nothing");

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use taskdeck_kernel::testing::OutboxProbe;
-use taskdeck_kernel::{EmailAddress, EventEnvelope, RecordedEvent, StoreError, UserId};
+use taskdeck_kernel::{
+    EmailAddress, EventEnvelope, IdempotencyClaim, RecordedAnswer, RecordedEvent, StoreError, UserId,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -33,6 +35,7 @@ struct State {
     refresh_tokens: HashMap<RefreshDigest, (SessionId, bool)>,
     throttles: HashMap<ThrottleKey, LoginThrottleState>,
     outbox: Vec<EventEnvelope>,
+    answers: Vec<(IdempotencyClaim, RecordedAnswer)>,
 }
 
 impl State {
@@ -51,6 +54,12 @@ pub struct InMemoryAccounts {
 impl InMemoryAccounts {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The answers of idempotent requests committed so far, oldest first.
+    #[must_use]
+    pub fn recorded_answers(&self) -> Vec<(IdempotencyClaim, RecordedAnswer)> {
+        self.lock().answers.clone()
     }
 
     /// Every stored session, revoked or not.
@@ -72,6 +81,7 @@ impl AccountsStore for InMemoryAccounts {
             forget_throttles_before: None,
             removed: Vec::new(),
             events: Vec::new(),
+            answers: Vec::new(),
         })
     }
 
@@ -144,6 +154,7 @@ pub struct InMemoryAccountsTransaction {
     /// Accounts to remove, with the version they must still have.
     removed: Vec<(UserId, i64)>,
     events: Vec<EventEnvelope>,
+    answers: Vec<(IdempotencyClaim, RecordedAnswer)>,
 }
 
 impl InMemoryAccountsTransaction {
@@ -292,6 +303,11 @@ impl AccountsTransaction for InMemoryAccountsTransaction {
         Ok(u64::try_from(expired).unwrap_or(u64::MAX))
     }
 
+    async fn record_answer(&mut self, claim: &IdempotencyClaim, answer: &RecordedAnswer) -> Result<(), StoreError> {
+        self.answers.push((claim.clone(), answer.clone()));
+        Ok(())
+    }
+
     async fn commit(self) -> Result<(), StoreError> {
         let mut state = self.store.lock();
         for (key, (_, expected)) in &self.staged_throttles {
@@ -338,6 +354,7 @@ impl AccountsTransaction for InMemoryAccountsTransaction {
             state.throttles.insert(key, stored);
         }
         state.outbox.extend(self.events);
+        state.answers.extend(self.answers);
         Ok(())
     }
 }

@@ -3,10 +3,12 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use taskdeck_kernel::{Receipt, RecordedAnswer};
 use taskdeck_platform_http::{
-    ApiError, ApiJson, CurrentUser, IfMatch, IfNoneMatch, Problem, not_modified, with_entity_tag,
+    ApiError, ApiJson, ApiJsonWithBytes, Creation, CurrentUser, IdempotencyKeyHeader, IfMatch, IfNoneMatch, Problem,
+    answer_response, begin_creation, created_answer, not_modified, settle, with_entity_tag,
 };
 use taskdeck_projects::application::{
     self as use_cases, AddTask, CreateProject, EntityTag, Precondition, ProjectDetails, ProjectFilter, ProjectQueries,
@@ -23,12 +25,14 @@ use super::errors::{command_error, project_not_found, store_error, task_not_foun
 use super::pages::{List, PageRequest, invalid_cursor};
 use super::paths::{ProjectPath, TaskPath};
 
-fn created(location: String, tag: &EntityTag, body: impl serde::Serialize) -> Response {
-    let mut response = with_entity_tag((StatusCode::CREATED, Json(body)).into_response(), tag.as_str());
-    if let Ok(location) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
+fn project_created(project: &ProjectDetails) -> RecordedAnswer {
+    let body = ProjectResponse::from(project.clone());
+    created_answer(format!("/api/projects/{}", project.id), Some(project.entity_tag().as_str().to_owned()), &body)
+}
+
+fn task_created(project: ProjectId, task: &TaskDetails) -> RecordedAnswer {
+    let location = format!("/api/projects/{project}/tasks/{}", task.number);
+    created_answer(location, Some(task.entity_tag().as_str().to_owned()), &TaskResponse::from(task.clone()))
 }
 
 fn project_answer(project: ProjectDetails) -> Response {
@@ -51,27 +55,38 @@ fn precondition(IfMatch(tags): IfMatch) -> Precondition {
 #[utoipa::path(
     post, path = "/api/projects", tag = "projects", operation_id = "createProject",
     security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters chosen \
+            by the client (a UUID, say). Repeating the request with the same key and the same body within 24 hours \
+            answers the first 201 again (status, body, Location and ETag, plus `Idempotent-Replayed: true`) and \
+            creates nothing; only created resources are recorded, so a refused request may be retried with its key")),
     request_body = CreateProjectRequest,
     responses(
         (status = 201, description = "Created", body = ProjectResponse,
             headers(("ETag" = String, description = "Strong tag of the new resource"), ("Location" = String, description = "/api/projects/{id}"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON, or an invalid Idempotency-Key (`invalid-idempotency-key`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with the same Idempotency-Key is still running (`idempotency-key-in-use`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid name or limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid name or limit; or the Idempotency-Key was used for another request in the last 24 hours (`idempotency-key-reused`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn create_project<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
-    ApiJson(body): ApiJson<CreateProjectRequest>,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    ApiJsonWithBytes(body, bytes): ApiJsonWithBytes<CreateProjectRequest>,
 ) -> Result<Response, ApiError> {
     let (name, limit) = body.parse()?;
-    let project = use_cases::create_project(&state.store, state.clock.as_ref(), CreateProject { owner, name, limit })
-        .await
-        .map_err(|error| store_error(&error))?;
-    let tag = project.entity_tag();
-    Ok(created(format!("/api/projects/{}", project.id), &tag, ProjectResponse::from(project)))
+    let caller = owner.to_string();
+    let claim = match begin_creation(&state.idempotency, &caller, key, "POST", "/api/projects", &bytes).await? {
+        Creation::Replay(answer) => return Ok(answer),
+        Creation::Proceed(claim) => claim,
+    };
+    let receipt = claim.as_ref().map(|held| Receipt { claim: held.claim(), render: &project_created });
+    let command = CreateProject { owner, name, limit };
+    let created = use_cases::create_project(&state.store, state.clock.as_ref(), command, receipt).await;
+    let project = settle(claim, created).await.map_err(|error| store_error(&error))?;
+    Ok(answer_response(&project_created(&project)))
 }
 
 /// List the signed-in user's projects.
@@ -276,31 +291,44 @@ pub(super) async fn delete_project<S: ProjectsStore + ProjectQueries + Clone>(
 #[utoipa::path(
     post, path = "/api/projects/{id}/tasks", tag = "projects", operation_id = "createTask",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Project id", minimum = 1)),
+    params(
+        ("id" = i64, Path, description = "Project id", minimum = 1),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters chosen \
+            by the client (a UUID, say). Repeating the request with the same key and the same body within 24 hours \
+            answers the first 201 again (status, body, Location and ETag, plus `Idempotent-Replayed: true`) and \
+            creates nothing; only created resources are recorded, so a refused request may be retried with its key"),
+    ),
     request_body = CreateTaskRequest,
     responses(
         (status = 201, description = "Created with the project's next number", body = TaskResponse,
             headers(("ETag" = String, description = "Strong tag of the new resource"), ("Location" = String, description = "/api/projects/{id}/tasks/{number}"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON, or an invalid Idempotency-Key (`invalid-idempotency-key`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, malformed or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project, deleted, or someone else's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The project is archived, or its incomplete-task limit is reached", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The project is archived, or its incomplete-task limit is reached; or a request with the same Idempotency-Key is still running (`idempotency-key-in-use`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid name", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid name; or the Idempotency-Key was used for another request in the last 24 hours (`idempotency-key-reused`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn create_task<S: ProjectsStore + ProjectQueries + Clone>(
     State(state): State<ProjectsState<S>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(project): ProjectPath,
-    ApiJson(body): ApiJson<CreateTaskRequest>,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    ApiJsonWithBytes(body, bytes): ApiJsonWithBytes<CreateTaskRequest>,
 ) -> Result<Response, ApiError> {
     let name = body.parse()?;
-    let task = use_cases::add_task(&state.store, state.clock.as_ref(), AddTask { owner, project, name })
-        .await
-        .map_err(|error| command_error(&error))?;
-    let tag = task.entity_tag();
-    Ok(created(format!("/api/projects/{project}/tasks/{}", task.number), &tag, TaskResponse::from(task)))
+    let (caller, path) = (owner.to_string(), format!("/api/projects/{project}/tasks"));
+    let claim = match begin_creation(&state.idempotency, &caller, key, "POST", &path, &bytes).await? {
+        Creation::Replay(answer) => return Ok(answer),
+        Creation::Proceed(claim) => claim,
+    };
+    let render = |task: &TaskDetails| task_created(project, task);
+    let receipt = claim.as_ref().map(|held| Receipt { claim: held.claim(), render: &render });
+    let added =
+        use_cases::add_task(&state.store, state.clock.as_ref(), AddTask { owner, project, name }, receipt).await;
+    let task = settle(claim, added).await.map_err(|error| command_error(&error))?;
+    Ok(answer_response(&render(&task)))
 }
 
 /// List a project's tasks.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use taskdeck_kernel::Clock;
-use taskdeck_platform::{Authenticator, PageCursors};
+use taskdeck_platform::{Authenticator, Idempotency, PageCursors};
 use taskdeck_platform_http::endpoint;
 use taskdeck_projects::application::{ProjectQueries, ProjectsStore};
 use utoipa::OpenApi;
@@ -29,6 +29,8 @@ pub struct ProjectsState<S> {
     pub authenticator: Authenticator,
     pub clock: Arc<dyn Clock>,
     pub cursors: PageCursors,
+    /// Claims and replays the `Idempotency-Key` of creating requests.
+    pub idempotency: Idempotency,
 }
 
 impl<S: Clone> Clone for ProjectsState<S> {
@@ -38,6 +40,7 @@ impl<S: Clone> Clone for ProjectsState<S> {
             authenticator: self.authenticator.clone(),
             clock: Arc::clone(&self.clock),
             cursors: self.cursors.clone(),
+            idempotency: self.idempotency.clone(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Use case: the owner adds a task to a project.
 
-use taskdeck_kernel::{Clock, UserId};
+use taskdeck_kernel::{Clock, Receipt, UserId};
 
 use super::conditional::Precondition;
 use super::execute::{CommandError, execute_on_project};
@@ -24,9 +24,10 @@ pub async fn add_task(
     store: &impl ProjectsStore,
     clock: &dyn Clock,
     command: AddTask,
+    receipt: Option<Receipt<'_, TaskDetails>>,
 ) -> Result<TaskDetails, CommandError<AddTaskError>> {
     let now = clock.now();
-    execute_on_project(store, command.owner, command.project, None, &Precondition::Unconditional, |project| {
+    execute_on_project(store, command.owner, command.project, None, &Precondition::Unconditional, receipt, |project| {
         project.add_task(command.name.clone(), now).map(TaskDetails::from)
     })
     .await

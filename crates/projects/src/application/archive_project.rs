@@ -20,6 +20,7 @@ pub async fn archive_project(
     precondition: &Precondition,
 ) -> Result<ProjectDetails, CommandError<ArchiveError>> {
     let now = clock.now();
-    let (_, project) = execute_on_project(store, owner, id, None, precondition, |project| project.archive(now)).await?;
+    let (_, project) =
+        execute_on_project(store, owner, id, None, precondition, None, |project| project.archive(now)).await?;
     Ok(ProjectDetails::from(&project))
 }

@@ -21,7 +21,7 @@ pub async fn complete_task(
     precondition: &Precondition,
 ) -> Result<TaskDetails, CommandError<CompleteTaskError>> {
     let now = clock.now();
-    execute_on_project(store, owner, project, Some(number), precondition, |project| {
+    execute_on_project(store, owner, project, Some(number), precondition, None, |project| {
         project.complete_task(number, now).map(TaskDetails::from)
     })
     .await

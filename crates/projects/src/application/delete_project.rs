@@ -18,5 +18,5 @@ pub async fn delete_project(
     precondition: &Precondition,
 ) -> Result<(), CommandError<DeleteError>> {
     let now = clock.now();
-    execute_on_project(store, owner, id, None, precondition, |project| project.delete(now)).await.map(|_| ())
+    execute_on_project(store, owner, id, None, precondition, None, |project| project.delete(now)).await.map(|_| ())
 }

@@ -6,7 +6,7 @@
 
 use std::convert::Infallible;
 
-use taskdeck_kernel::{ConflictAware, StoreError, UserId, retry_on_conflict};
+use taskdeck_kernel::{ConflictAware, Receipt, StoreError, UserId, retry_on_conflict};
 use thiserror::Error;
 
 use super::conditional::{EntityTag, Precondition};
@@ -50,13 +50,16 @@ impl CommandError<Infallible> {
 /// Runs `change` on the caller's project inside a unit of work, retrying on conflicts,
 /// and returns its outcome with the project as stored. `precondition` applies to the
 /// task `with_task` when one is named (a missing task is left to `change` to refuse),
-/// else to the project. Nothing is written when the aggregate recorded no change.
+/// else to the project. With a `receipt`, the answer to replay is recorded in the unit
+/// of work. Nothing is written when the aggregate recorded no change and there is no
+/// answer to record.
 pub(super) async fn execute_on_project<S, T, E>(
     store: &S,
     owner: UserId,
     id: ProjectId,
     with_task: Option<TaskNumber>,
     precondition: &Precondition,
+    receipt: Option<Receipt<'_, T>>,
     change: impl Fn(&mut Project) -> Result<T, E> + Sync,
 ) -> Result<(T, Project), CommandError<E>>
 where
@@ -81,8 +84,14 @@ where
                 return Err(CommandError::PreconditionFailed);
             }
             let outcome = change(&mut project).map_err(CommandError::Rejected)?;
-            if project.has_changes() {
+            let changed = project.has_changes();
+            if changed {
                 transaction.save(&mut project).await?;
+            }
+            if let Some(receipt) = receipt {
+                transaction.record_answer(receipt.claim, &receipt.answer(&outcome)).await?;
+            }
+            if changed || receipt.is_some() {
                 transaction.commit().await?;
             }
             Ok((outcome, project))

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use taskdeck_kernel::{EventId, StoreError, UserId};
+use taskdeck_kernel::{EventId, IdempotencyClaim, RecordedAnswer, StoreError, UserId};
 
 use super::listing::{Page, PageSize, ProjectFilter, TaskFilter};
 use super::views::{ProjectDetails, ProjectSummary, TaskDetails};
@@ -70,6 +70,18 @@ pub trait ProjectsTransaction: Send {
         consumer: &'static str,
         event: EventId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Writes the answer of an idempotent request beside the effect it describes, so
+    /// both are committed or neither is.
+    ///
+    /// # Errors
+    /// `StoreError::Conflict` when the claim no longer holds its key (its lease ran out
+    /// and another request took it over); `Backend` on a storage failure.
+    fn record_answer(
+        &mut self,
+        claim: &IdempotencyClaim,
+        answer: &RecordedAnswer,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Makes every change of this unit of work durable, atomically.
     ///

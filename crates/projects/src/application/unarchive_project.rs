@@ -22,7 +22,7 @@ pub async fn unarchive_project(
     precondition: &Precondition,
 ) -> Result<ProjectDetails, CommandError<Infallible>> {
     let now = clock.now();
-    let (_, project) = execute_on_project(store, owner, id, None, precondition, |project| {
+    let (_, project) = execute_on_project(store, owner, id, None, precondition, None, |project| {
         project.unarchive(now);
         Ok(())
     })

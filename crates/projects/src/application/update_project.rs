@@ -27,9 +27,10 @@ pub async fn update_project(
     command: UpdateProject,
 ) -> Result<ProjectDetails, CommandError<UpdateProjectError>> {
     let now = clock.now();
-    let (_, project) = execute_on_project(store, command.owner, command.id, None, &command.precondition, |project| {
-        project.update(command.name.clone(), command.limit, now)
-    })
-    .await?;
+    let (_, project) =
+        execute_on_project(store, command.owner, command.id, None, &command.precondition, None, |project| {
+            project.update(command.name.clone(), command.limit, now)
+        })
+        .await?;
     Ok(ProjectDetails::from(&project))
 }

@@ -64,12 +64,12 @@ fn assert_not_found<T: Debug, E: Debug>(result: Result<T, CommandError<E>>) {
 
 async fn new_project(store: &InMemoryProjects, owner: UserId, limit: Option<IncompleteTaskLimit>) -> ProjectId {
     let command = CreateProject { owner, name: name("Household"), limit };
-    create_project(store, &clock(), command).await.unwrap().id
+    create_project(store, &clock(), command, None).await.unwrap().id
 }
 
 async fn new_task(store: &InMemoryProjects, owner: UserId, project: ProjectId, name: &str) -> TaskNumber {
     let command = AddTask { owner, project, name: task_name(name) };
-    add_task(store, &clock(), command).await.unwrap().number
+    add_task(store, &clock(), command, None).await.unwrap().number
 }
 
 /// An archived project with one completed task.
@@ -126,7 +126,7 @@ async fn creating_a_project_returns_its_details_and_shows_it_to_its_owner() {
     let owner = UserId::generate();
 
     let command = CreateProject { owner, name: name("  Household "), limit: Some(limit(3)) };
-    let details = create_project(&store, &clock(), command).await.unwrap();
+    let details = create_project(&store, &clock(), command, None).await.unwrap();
 
     assert_eq!(details.name, "Household");
     assert_eq!(details.maximum_number_of_incomplete_tasks, Some(3));
@@ -540,8 +540,8 @@ async fn adding_tasks_numbers_them_from_one_and_returns_each_new_task() {
     let id = new_project(&store, owner, None).await;
 
     let command = |name: &str| AddTask { owner, project: id, name: task_name(name) };
-    let first = add_task(&store, &clock(), command("Do the shopping")).await.unwrap();
-    let second = add_task(&store, &clock(), command("Clean the house")).await.unwrap();
+    let first = add_task(&store, &clock(), command("Do the shopping"), None).await.unwrap();
+    let second = add_task(&store, &clock(), command("Clean the house"), None).await.unwrap();
 
     let expected = vec![
         TaskDetails { number: number(1), name: "Do the shopping".into(), completed_at: None },
@@ -577,7 +577,7 @@ async fn adding_a_task_to_an_archived_project_is_refused_and_writes_nothing() {
     let before = snapshot(&store, owner, id).await;
 
     let command = AddTask { owner, project: id, name: task_name("Late task") };
-    let result = add_task(&store, &clock(), command).await;
+    let result = add_task(&store, &clock(), command, None).await;
 
     assert_eq!(rejection(result), AddTaskError::Archived);
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -593,7 +593,7 @@ async fn adding_a_task_when_the_limit_is_reached_is_refused_and_writes_nothing()
     let before = snapshot(&store, owner, id).await;
 
     let command = AddTask { owner, project: id, name: task_name("Third task") };
-    let result = add_task(&store, &clock(), command).await;
+    let result = add_task(&store, &clock(), command, None).await;
 
     assert_eq!(rejection(result), AddTaskError::LimitReached { limit: limit(2) });
     assert_eq!(snapshot(&store, owner, id).await, before);
@@ -621,7 +621,7 @@ async fn adding_a_task_to_a_missing_foreign_or_deleted_project_is_project_not_fo
 
     for id in [missing_project(), foreign, deleted] {
         let command = AddTask { owner, project: id, name: task_name("Sneaky task") };
-        assert_not_found(add_task(&store, &clock(), command).await);
+        assert_not_found(add_task(&store, &clock(), command, None).await);
     }
 
     assert_eq!(store.outbox_events().await, outbox);
@@ -640,7 +640,7 @@ async fn twenty_concurrent_additions_all_succeed_with_numbers_one_to_twenty() {
             let (store, clock) = (store.clone(), Arc::clone(&clock));
             tokio::spawn(async move {
                 let command = AddTask { owner, project: id, name: task_name(&format!("Concurrent task {n}")) };
-                add_task(&store, &*clock, command).await
+                add_task(&store, &*clock, command, None).await
             })
         })
         .collect();
@@ -671,7 +671,7 @@ async fn concurrent_additions_never_exceed_the_limit() {
             let (store, clock) = (store.clone(), Arc::clone(&clock));
             tokio::spawn(async move {
                 let command = AddTask { owner, project: id, name: task_name(&format!("Concurrent task {n}")) };
-                add_task(&store, &*clock, command).await
+                add_task(&store, &*clock, command, None).await
             })
         })
         .collect();
@@ -1010,7 +1010,8 @@ async fn an_erased_account_loses_every_project_and_task_and_others_keep_theirs()
     create_starter_project(&store, EventId::generate(), &account_created(alice)).await.unwrap();
     create_starter_project(&store, EventId::generate(), &account_created(bob)).await.unwrap();
     let clock = clock();
-    let created = create_project(&store, &clock, CreateProject { owner: alice, name: name("Household"), limit: None });
+    let created =
+        create_project(&store, &clock, CreateProject { owner: alice, name: name("Household"), limit: None }, None);
     let deleted = created.await.unwrap().id;
     archive_project(&store, &clock, alice, deleted, &Precondition::Unconditional).await.unwrap();
     delete_project(&store, &clock, alice, deleted, &Precondition::Unconditional).await.unwrap();

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use taskdeck_kernel::testing::OutboxProbe;
-use taskdeck_kernel::{EventEnvelope, EventId, RecordedEvent, StoreError, UserId};
+use taskdeck_kernel::{EventEnvelope, EventId, IdempotencyClaim, RecordedAnswer, RecordedEvent, StoreError, UserId};
 
 use crate::application::{
     Page, PageSize, ProjectDetails, ProjectFilter, ProjectQueries, ProjectSummary, ProjectsStore, ProjectsTransaction,
@@ -19,6 +19,7 @@ struct State {
     last_project_id: i64,
     inbox: HashSet<(&'static str, EventId)>,
     outbox: Vec<EventEnvelope>,
+    answers: Vec<(IdempotencyClaim, RecordedAnswer)>,
 }
 
 impl State {
@@ -36,6 +37,14 @@ pub struct InMemoryProjects {
 impl InMemoryProjects {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl InMemoryProjects {
+    /// The answers of idempotent requests committed so far, oldest first.
+    #[must_use]
+    pub fn recorded_answers(&self) -> Vec<(IdempotencyClaim, RecordedAnswer)> {
+        self.lock().answers.clone()
     }
 }
 
@@ -57,6 +66,7 @@ impl ProjectsStore for InMemoryProjects {
             inbox: Vec::new(),
             events: Vec::new(),
             erased_owners: Vec::new(),
+            answers: Vec::new(),
         })
     }
 }
@@ -74,6 +84,7 @@ pub struct InMemoryProjectsTransaction {
     events: Vec<EventEnvelope>,
     /// Owners whose projects this unit of work erases.
     erased_owners: Vec<UserId>,
+    answers: Vec<(IdempotencyClaim, RecordedAnswer)>,
 }
 
 fn erase_owner(state: &mut State, owner: UserId) -> u64 {
@@ -156,6 +167,11 @@ impl ProjectsTransaction for InMemoryProjectsTransaction {
         Ok(first_time)
     }
 
+    async fn record_answer(&mut self, claim: &IdempotencyClaim, answer: &RecordedAnswer) -> Result<(), StoreError> {
+        self.answers.push((claim.clone(), answer.clone()));
+        Ok(())
+    }
+
     async fn commit(self) -> Result<(), StoreError> {
         let mut shared = self.store.lock();
         for (id, expected) in &self.expected_versions {
@@ -182,6 +198,7 @@ impl ProjectsTransaction for InMemoryProjectsTransaction {
         }
         shared.inbox.extend(self.inbox);
         shared.outbox.extend(self.events);
+        shared.answers.extend(self.answers);
         Ok(())
     }
 }

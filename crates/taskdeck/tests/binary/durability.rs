@@ -74,7 +74,7 @@ async fn register_without_a_server(backend: &impl AccountsBackend, email: &str) 
         email: EmailAddress::parse(email).expect("email"),
         password: PlainPassword::new(PASSWORD).expect("password"),
     };
-    register_user(&store, &hasher, &SystemClock, command).await.expect("register without a server").id
+    register_user(&store, &hasher, &SystemClock, command, None).await.expect("register without a server").id
 }
 
 /// Erases an account through the application service, as the server would, with

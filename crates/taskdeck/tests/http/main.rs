@@ -8,6 +8,7 @@ mod common;
 mod accounts;
 mod conditional;
 mod errors;
+mod idempotency;
 mod keys;
 mod openapi;
 mod pages;
