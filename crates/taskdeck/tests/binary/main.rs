@@ -7,6 +7,7 @@ mod support;
 mod commands;
 mod durability;
 mod http;
+mod idempotency;
 mod instances;
 mod keys;
 mod lifecycle;
