@@ -7,7 +7,7 @@ use std::time::Duration;
 use taskdeck_accounts::application::{AccountQueries, AccountsStore};
 use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform::{Backend, ContextModule, Migration, MountError, Mounted, Platform};
-use taskdeck_platform_http::{AddressRate, AddressRateLimiter};
+use taskdeck_platform_http::{AddressRate, AddressRateLimiter, Shared};
 
 use crate::http::{self, AccountsState, OwnedProjects};
 use crate::tokens::OpaqueRefreshTokens;
@@ -94,6 +94,6 @@ impl<B: AccountsBackend> ContextModule<B> for Accounts<B> {
             address_limit: self.address_rate.map(|rate| Arc::new(AddressRateLimiter::new(rate))),
             idempotency: platform.idempotency.clone(),
         };
-        Ok(Mounted { routes: http::routes().with_state(state), handlers: Vec::new() })
+        Ok(Mounted { routes: http::routes().with_state(Shared::new(state)), handlers: Vec::new() })
     }
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, HOST, HeaderValue, IF_NONE_MATCH};
 use hyper::{Method, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -34,24 +34,51 @@ pub struct Request {
     pub uri: Uri,
     pub auth: Option<HeaderValue>,
     pub body: Option<(&'static str, Bytes)>,
+    /// Entity tag of the copy held: a revalidation, answered 304 while it is current.
+    pub if_none_match: Option<HeaderValue>,
 }
 
 impl Request {
     pub fn get(uri: Uri, auth: Option<&HeaderValue>) -> Self {
-        Self { method: Method::GET, uri, auth: auth.cloned(), body: None }
+        Self { method: Method::GET, uri, auth: auth.cloned(), body: None, if_none_match: None }
     }
 
     pub fn put(uri: Uri, auth: Option<&HeaderValue>) -> Self {
-        Self { method: Method::PUT, uri, auth: auth.cloned(), body: None }
+        Self { method: Method::PUT, uri, auth: auth.cloned(), body: None, if_none_match: None }
     }
 
     pub fn post_json(uri: Uri, auth: Option<&HeaderValue>, json: &serde_json::Value) -> Self {
         let body = Bytes::from(json.to_string());
-        Self { method: Method::POST, uri, auth: auth.cloned(), body: Some(("application/json", body)) }
+        Self {
+            method: Method::POST,
+            uri,
+            auth: auth.cloned(),
+            body: Some(("application/json", body)),
+            if_none_match: None,
+        }
     }
 
     pub fn post_form(uri: Uri, form: Bytes) -> Self {
-        Self { method: Method::POST, uri, auth: None, body: Some(("application/x-www-form-urlencoded", form)) }
+        Self {
+            method: Method::POST,
+            uri,
+            auth: None,
+            body: Some(("application/x-www-form-urlencoded", form)),
+            if_none_match: None,
+        }
+    }
+
+    /// The same request, revalidating the copy tagged `tag`.
+    #[must_use]
+    pub fn revalidating(mut self, tag: HeaderValue) -> Self {
+        self.if_none_match = Some(tag);
+        self
+    }
+
+    /// Whether `status` is the answer this request hopes for: a success, or 304 to a
+    /// revalidation.
+    pub fn succeeded(&self, status: StatusCode) -> bool {
+        status.is_success() || (self.if_none_match.is_some() && status == StatusCode::NOT_MODIFIED)
     }
 
     /// `METHOD /path`, for error messages.
@@ -64,6 +91,7 @@ impl Request {
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
+    pub etag: Option<HeaderValue>,
     pub body: Bytes,
 }
 
@@ -135,6 +163,9 @@ impl Connection {
         if let Some(auth) = &request.auth {
             builder = builder.header(AUTHORIZATION, auth.clone());
         }
+        if let Some(tag) = &request.if_none_match {
+            builder = builder.header(IF_NONE_MATCH, tag.clone());
+        }
         let body = match &request.body {
             Some((content_type, body)) => {
                 builder = builder.header(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -146,8 +177,9 @@ impl Connection {
         let sender = self.ready().await?;
         let response = sender.send_request(http_request).await.context("request failed")?;
         let status = response.status();
+        let etag = response.headers().get(ETAG).cloned();
         let body = response.into_body().collect().await.context("cannot read the response body")?.to_bytes();
-        Ok(Reply { status, body })
+        Ok(Reply { status, etag, body })
     }
 }
 

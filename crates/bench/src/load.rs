@@ -139,7 +139,7 @@ async fn work(
         let done = Instant::now();
         let measured = started >= measure_from;
         match outcome {
-            Ok(Ok(reply)) if reply.status.is_success() => {
+            Ok(Ok(reply)) if request.succeeded(reply.status) => {
                 if measured {
                     let micros = u32::try_from(done.duration_since(started).as_micros()).unwrap_or(u32::MAX);
                     stats.latencies_us.push(micros);

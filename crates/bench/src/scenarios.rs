@@ -52,6 +52,17 @@ impl Bench<'_> {
             }
         }
 
+        let name = "GET /api/projects/{id}/tasks/{n}, If-None-Match hit";
+        if self.settings.wants(name) {
+            let revalidations = self.revalidations().await?;
+            let note = "304 to a current ETag, bearer token";
+            let stats = self.load_one(name, per_worker(revalidations), note).await?;
+            if let Some(health) = self.health.filter(|health| *health > 0.0) {
+                self.summary
+                    .push(format!("If-None-Match hit (304) throughput: {:.3} × /health", stats.rate() / health));
+            }
+        }
+
         let name = "GET /api/users/me";
         if self.settings.wants(name) {
             self.load_one(name, per_user(&self.fixture, 0, |user| &user.me), "bearer token").await?;
@@ -99,6 +110,21 @@ impl Bench<'_> {
         }
         self.summary.push(format!("errors over all scenarios: {errors}"));
         Ok(())
+    }
+
+    /// Each user's first list task, revalidated with the ETag it has now.
+    async fn revalidations(&self) -> anyhow::Result<Vec<Request>> {
+        let mut connection = Connection::open(&self.endpoint).await?;
+        let mut requests = Vec::with_capacity(self.fixture.users.len());
+        for user in &self.fixture.users {
+            let read = user.task.first().context("a list task")?;
+            let reply = connection.send(read).await?;
+            anyhow::ensure!(reply.status == StatusCode::OK, "{} answered {}", read.describe(), reply.status);
+            let tag = reply.etag.with_context(|| format!("{} answered no ETag", read.describe()))?;
+            requests.push(read.clone().revalidating(tag));
+        }
+        anyhow::ensure!(!requests.is_empty(), "no bench users to revalidate as");
+        Ok(requests)
     }
 
     /// One group of `--connections` connections, recorded as a row.
@@ -363,6 +389,15 @@ fn thousands(value: usize) -> String {
 fn same(request: Request) -> Factory {
     Box::new(move |_| {
         let request = request.clone();
+        Box::new(move || request.clone())
+    })
+}
+
+/// Connection `n` sends request `n` of `requests` (wrapping around), again and again.
+fn per_worker(requests: Vec<Request>) -> Factory {
+    let requests = Arc::new(requests);
+    Box::new(move |worker| {
+        let request = requests[worker % requests.len().max(1)].clone();
         Box::new(move || request.clone())
     })
 }

@@ -1,7 +1,9 @@
 //! The bearer-token extractors: a handler that takes `CurrentUser` (or
 //! `CurrentSession`) is authenticated, by a valid token of a live session.
 
-use axum::extract::{FromRef, FromRequestParts};
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use taskdeck_kernel::UserId;
@@ -9,6 +11,44 @@ use taskdeck_platform::auth::{AuthError, Authenticator, Verified};
 use uuid::Uuid;
 
 use super::problem::ApiError;
+
+/// A router state that holds the authenticator its routes check tokens with, lent
+/// by reference: extracting the caller costs no clone of shared state.
+pub trait Authenticates {
+    fn authenticator(&self) -> &Authenticator;
+}
+
+/// A router's state behind one `Arc`, shared by every request: axum clones the state
+/// for each request, and cloning each part of it cost a dozen contended reference
+/// counts per request.
+#[derive(Debug)]
+pub struct Shared<T>(Arc<T>);
+
+impl<T> Shared<T> {
+    pub fn new(state: T) -> Self {
+        Self(Arc::new(state))
+    }
+}
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Authenticates> Authenticates for Shared<T> {
+    fn authenticator(&self) -> &Authenticator {
+        self.0.authenticator()
+    }
+}
 
 /// The user the request's access token was issued to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,23 +63,20 @@ pub struct CurrentSession {
 
 impl<S> FromRequestParts<S> for CurrentSession
 where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
+    S: Authenticates + Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let authenticator = Authenticator::from_ref(state);
         let token = bearer_token(parts).map_err(refusal)?;
-        let Verified { user, session } = authenticator.authenticate(token).await.map_err(refusal)?;
+        let Verified { user, session } = state.authenticator().authenticate(token).await.map_err(refusal)?;
         Ok(Self { user, session })
     }
 }
 
 impl<S> FromRequestParts<S> for CurrentUser
 where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
+    S: Authenticates + Send + Sync,
 {
     type Rejection = ApiError;
 

@@ -21,7 +21,7 @@ pub mod __private {
     pub use utoipa_axum;
 }
 
-pub use auth::{CurrentSession, CurrentUser};
+pub use auth::{Authenticates, CurrentSession, CurrentUser, Shared};
 pub use body::{BODY_LIMIT_BYTES, problem_for_framework_errors, reject_oversized_bodies};
 pub use client_address::{ClientAddress, TrustedProxies, TrustedProxiesError};
 pub use conditional::{IfMatch, IfNoneMatch, not_modified, with_entity_tag};

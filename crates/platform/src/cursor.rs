@@ -2,6 +2,8 @@
 //! MAC under a key of this installation, so a client can hand back only a cursor the
 //! server gave it, for the list it was given for.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -16,7 +18,8 @@ const MAX_CURSOR_CHARS: usize = 2048;
 /// Seals and opens the cursors of every list.
 #[derive(Clone)]
 pub struct PageCursors {
-    keyed: Hmac<Sha256>,
+    /// Shared: every request's state holds a copy of this.
+    keyed: Arc<Hmac<Sha256>>,
 }
 
 /// The cursor was not made by this installation for this list: malformed, altered,
@@ -39,11 +42,11 @@ impl PageCursors {
             return Err(InvalidCursorKey);
         }
         let keyed = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| InvalidCursorKey)?;
-        Ok(Self { keyed })
+        Ok(Self { keyed: Arc::new(keyed) })
     }
 
     fn tag(&self, scope: &[u8], payload: &[u8]) -> Hmac<Sha256> {
-        let mut mac = self.keyed.clone();
+        let mut mac = Hmac::clone(&self.keyed);
         // The scope's length first, so no scope and payload can be split another way.
         mac.update(&u64::try_from(scope.len()).unwrap_or(u64::MAX).to_be_bytes());
         mac.update(scope);

@@ -7,6 +7,8 @@ use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform::{Backend, ContextModule, Migration, MountError, Mounted, Platform};
 use taskdeck_projects::application::{ProjectQueries, ProjectsStore};
 
+use taskdeck_platform_http::Shared;
+
 use crate::http::{self, ProjectsState};
 use crate::{AccountErasureHandler, StarterProjectHandler};
 
@@ -49,7 +51,7 @@ impl<B: ProjectsBackend> ContextModule<B> for Projects {
             idempotency: platform.idempotency.clone(),
         };
         Ok(Mounted {
-            routes: http::routes().with_state(state),
+            routes: http::routes().with_state(Shared::new(state)),
             handlers: vec![
                 Arc::new(StarterProjectHandler::new(store.clone())),
                 Arc::new(AccountErasureHandler::new(store)),

@@ -26,6 +26,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "task filters",
         sql: include_str!("../migrations/postgres/0008_task_filters.sql"),
     },
+    Migration {
+        version: 10,
+        description: "task list covering key",
+        sql: include_str!("../migrations/postgres/0010_task_list_covering_key.sql"),
+    },
 ];
 
 impl ProjectsBackend for PostgresDatabase {
@@ -311,10 +316,10 @@ fn visible_tasks(rows: &[PgRow]) -> Result<Option<Vec<TaskDetails>>, StoreError>
     }
     let mut tasks = Vec::with_capacity(rows.len());
     for row in rows {
-        let number: Option<i64> = row.try_get("number").map_err(backend)?;
-        if number.is_some() {
-            tasks.push(task_row(row).map_err(backend)?.into_details()?);
-        }
+        let Some(number) = row.try_get::<Option<i64>, _>("number").map_err(backend)? else { continue };
+        let name = row.try_get("name").map_err(backend)?;
+        let completed_at = row.try_get("completed_at").map_err(backend)?;
+        tasks.push(TaskRow { number, name, completed_at }.into_details()?);
     }
     Ok(Some(tasks))
 }

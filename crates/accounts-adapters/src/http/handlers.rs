@@ -14,7 +14,7 @@ use taskdeck_accounts::domain::SessionId;
 use taskdeck_kernel::Receipt;
 use taskdeck_platform_http::{
     ApiError, ApiJson, ApiJsonWithBytes, ClientAddress, Creation, CurrentSession, CurrentUser, IdempotencyKeyHeader,
-    Problem, answer_response, begin_creation, created_answer, settle,
+    Problem, Shared, answer_response, begin_creation, created_answer, settle,
 };
 
 use super::AccountsState;
@@ -65,7 +65,7 @@ use super::login_form::{LoginForm, TokenRequest};
     )
 )]
 pub(super) async fn register<S>(
-    State(state): State<AccountsState<S>>,
+    State(state): State<Shared<AccountsState<S>>>,
     client: ClientAddress,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJsonWithBytes(body, bytes): ApiJsonWithBytes<RegisterRequest>,
@@ -135,7 +135,7 @@ const ANONYMOUS: &str = "anonymous";
     )
 )]
 pub(super) async fn log_in<S>(
-    State(state): State<AccountsState<S>>,
+    State(state): State<Shared<AccountsState<S>>>,
     client: ClientAddress,
     request: TokenRequest,
 ) -> Result<Json<TokenResponse>, ApiError>
@@ -174,7 +174,7 @@ where
     )
 )]
 pub(super) async fn log_out<S>(
-    State(state): State<AccountsState<S>>,
+    State(state): State<Shared<AccountsState<S>>>,
     current: CurrentSession,
 ) -> Result<StatusCode, ApiError>
 where
@@ -209,7 +209,7 @@ where
     )
 )]
 pub(super) async fn list_sessions<S>(
-    State(state): State<AccountsState<S>>,
+    State(state): State<Shared<AccountsState<S>>>,
     current: CurrentSession,
 ) -> Result<Json<SessionListResponse>, ApiError>
 where
@@ -237,7 +237,7 @@ where
     )
 )]
 pub(super) async fn end_session<S>(
-    State(state): State<AccountsState<S>>,
+    State(state): State<Shared<AccountsState<S>>>,
     current: CurrentSession,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError>
@@ -266,7 +266,7 @@ where
     )
 )]
 pub(super) async fn me<S>(
-    State(state): State<AccountsState<S>>,
+    State(state): State<Shared<AccountsState<S>>>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Json<MeResponse>, ApiError>
 where
@@ -301,7 +301,7 @@ where
     )
 )]
 pub(super) async fn change_email<S>(
-    State(state): State<AccountsState<S>>,
+    State(state): State<Shared<AccountsState<S>>>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<ChangeEmailRequest>,
 ) -> Result<Json<UserResponse>, ApiError>
@@ -337,7 +337,7 @@ where
     )
 )]
 pub(super) async fn change_password<S>(
-    State(state): State<AccountsState<S>>,
+    State(state): State<Shared<AccountsState<S>>>,
     current: CurrentSession,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError>
@@ -383,7 +383,7 @@ where
     )
 )]
 pub(super) async fn erase_account<S>(
-    State(state): State<AccountsState<S>>,
+    State(state): State<Shared<AccountsState<S>>>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<EraseAccountRequest>,
 ) -> Result<StatusCode, ApiError>
@@ -412,7 +412,7 @@ where
     operation_id = "jwks",
     responses((status = 200, description = "The keys that verify access tokens now", body = JwkSetResponse)),
 )]
-pub(super) async fn jwks<S>(State(state): State<AccountsState<S>>) -> Json<JwkSetResponse>
+pub(super) async fn jwks<S>(State(state): State<Shared<AccountsState<S>>>) -> Json<JwkSetResponse>
 where
     S: AccountsStore + AccountQueries + Clone,
 {

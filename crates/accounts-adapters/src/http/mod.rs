@@ -9,11 +9,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::extract::FromRef;
 use taskdeck_accounts::application::{AccountQueries, AccountsStore};
 use taskdeck_kernel::{Clock, StoreError, UserId};
 use taskdeck_platform::{Authenticator, Idempotency};
-use taskdeck_platform_http::{AddressRateLimiter, ApiError, ClientAddress, endpoint};
+use taskdeck_platform_http::{AddressRateLimiter, ApiError, Authenticates, ClientAddress, Shared, endpoint};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -65,36 +64,20 @@ impl<S> AccountsState<S> {
     }
 }
 
-impl<S: Clone> Clone for AccountsState<S> {
-    fn clone(&self) -> Self {
-        Self {
-            store: self.store.clone(),
-            hasher: self.hasher.clone(),
-            tokens: self.tokens.clone(),
-            refresh_tokens: self.refresh_tokens,
-            authenticator: self.authenticator.clone(),
-            clock: Arc::clone(&self.clock),
-            owned_projects: Arc::clone(&self.owned_projects),
-            address_limit: self.address_limit.clone(),
-            idempotency: self.idempotency.clone(),
-        }
-    }
-}
-
 impl<S> std::fmt::Debug for AccountsState<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccountsState").finish_non_exhaustive()
     }
 }
 
-impl<S> FromRef<AccountsState<S>> for Authenticator {
-    fn from_ref(state: &AccountsState<S>) -> Self {
-        state.authenticator.clone()
+impl<S> Authenticates for AccountsState<S> {
+    fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
     }
 }
 
 /// The `/api/users` routes over any accounts store, each with its OpenAPI operation.
-pub(crate) fn routes<S>() -> OpenApiRouter<AccountsState<S>>
+pub(crate) fn routes<S>() -> OpenApiRouter<Shared<AccountsState<S>>>
 where
     S: AccountsStore + AccountQueries + Clone,
 {

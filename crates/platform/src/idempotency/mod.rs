@@ -117,7 +117,8 @@ pub fn new_claim(caller: &str, key: &IdempotencyKey) -> IdempotencyClaim {
 #[derive(Clone)]
 pub struct Idempotency {
     store: Arc<dyn IdempotencyStore>,
-    keyed: Hmac<Sha256>,
+    /// Shared: every request's state holds a copy of this.
+    keyed: Arc<Hmac<Sha256>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -146,14 +147,14 @@ impl Idempotency {
             return Err(InvalidFingerprintKey);
         }
         let keyed = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| InvalidFingerprintKey)?;
-        Ok(Self { store, keyed, clock })
+        Ok(Self { store, keyed: Arc::new(keyed), clock })
     }
 
     /// The fingerprint of a request made of `parts` (say method, path and body); each
     /// part is length-prefixed, so no two requests share one by splitting differently.
     #[must_use]
     pub fn fingerprint(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = self.keyed.clone();
+        let mut mac = Hmac::clone(&self.keyed);
         for part in parts {
             mac.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
             mac.update(part);

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use taskdeck_kernel::{Receipt, RecordedAnswer};
 use taskdeck_platform_http::{
     ApiError, ApiJson, ApiJsonWithBytes, Creation, CurrentUser, IdempotencyKeyHeader, IfMatch, IfNoneMatch, Problem,
-    answer_response, begin_creation, created_answer, not_modified, settle, with_entity_tag,
+    Shared, answer_response, begin_creation, created_answer, not_modified, settle, with_entity_tag,
 };
 use taskdeck_projects::application::{
     self as use_cases, AddTask, CreateProject, EntityTag, Precondition, ProjectDetails, ProjectFilter, ProjectQueries,
@@ -71,7 +71,7 @@ fn precondition(IfMatch(tags): IfMatch) -> Precondition {
     )
 )]
 pub(super) async fn create_project<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJsonWithBytes(body, bytes): ApiJsonWithBytes<CreateProjectRequest>,
@@ -112,7 +112,7 @@ pub(super) async fn create_project<S: ProjectsStore + ProjectQueries + Clone>(
     )
 )]
 pub(super) async fn list_projects<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -145,7 +145,7 @@ pub(super) async fn list_projects<S: ProjectsStore + ProjectQueries + Clone>(
     )
 )]
 pub(super) async fn get_project<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(id): ProjectPath,
     if_none_match: IfNoneMatch,
@@ -182,7 +182,7 @@ pub(super) async fn get_project<S: ProjectsStore + ProjectQueries + Clone>(
     )
 )]
 pub(super) async fn update_project<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(id): ProjectPath,
     if_match: IfMatch,
@@ -216,7 +216,7 @@ pub(super) async fn update_project<S: ProjectsStore + ProjectQueries + Clone>(
     )
 )]
 pub(super) async fn archive_project<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(id): ProjectPath,
     if_match: IfMatch,
@@ -246,7 +246,7 @@ pub(super) async fn archive_project<S: ProjectsStore + ProjectQueries + Clone>(
     )
 )]
 pub(super) async fn unarchive_project<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(id): ProjectPath,
     if_match: IfMatch,
@@ -276,7 +276,7 @@ pub(super) async fn unarchive_project<S: ProjectsStore + ProjectQueries + Clone>
     )
 )]
 pub(super) async fn delete_project<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(id): ProjectPath,
     if_match: IfMatch,
@@ -311,7 +311,7 @@ pub(super) async fn delete_project<S: ProjectsStore + ProjectQueries + Clone>(
     )
 )]
 pub(super) async fn create_task<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(project): ProjectPath,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
@@ -356,7 +356,7 @@ pub(super) async fn create_task<S: ProjectsStore + ProjectQueries + Clone>(
     )
 )]
 pub(super) async fn list_tasks<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     ProjectPath(project): ProjectPath,
     RawQuery(query): RawQuery,
@@ -394,7 +394,7 @@ pub(super) async fn list_tasks<S: ProjectsStore + ProjectQueries + Clone>(
     )
 )]
 pub(super) async fn get_task<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     TaskPath(project, number): TaskPath,
     if_none_match: IfNoneMatch,
@@ -432,7 +432,7 @@ pub(super) async fn get_task<S: ProjectsStore + ProjectQueries + Clone>(
     )
 )]
 pub(super) async fn complete_task<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     TaskPath(project, number): TaskPath,
     if_match: IfMatch,
@@ -465,7 +465,7 @@ pub(super) async fn complete_task<S: ProjectsStore + ProjectQueries + Clone>(
     )
 )]
 pub(super) async fn incomplete_task<S: ProjectsStore + ProjectQueries + Clone>(
-    State(state): State<ProjectsState<S>>,
+    State(state): State<Shared<ProjectsState<S>>>,
     CurrentUser(owner): CurrentUser,
     TaskPath(project, number): TaskPath,
     if_match: IfMatch,

@@ -10,10 +10,9 @@ mod paths;
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
 use taskdeck_kernel::Clock;
 use taskdeck_platform::{Authenticator, Idempotency, PageCursors};
-use taskdeck_platform_http::endpoint;
+use taskdeck_platform_http::{Authenticates, Shared, endpoint};
 use taskdeck_projects::application::{ProjectQueries, ProjectsStore};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,7 +22,7 @@ pub use dto::{
     TaskListResponse, TaskResponse, UpdateProjectRequest,
 };
 
-/// What the projects routes need.
+/// What the projects routes need (behind one [`Shared`] for all requests).
 pub struct ProjectsState<S> {
     pub store: S,
     pub authenticator: Authenticator,
@@ -33,32 +32,20 @@ pub struct ProjectsState<S> {
     pub idempotency: Idempotency,
 }
 
-impl<S: Clone> Clone for ProjectsState<S> {
-    fn clone(&self) -> Self {
-        Self {
-            store: self.store.clone(),
-            authenticator: self.authenticator.clone(),
-            clock: Arc::clone(&self.clock),
-            cursors: self.cursors.clone(),
-            idempotency: self.idempotency.clone(),
-        }
-    }
-}
-
 impl<S> std::fmt::Debug for ProjectsState<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProjectsState").finish_non_exhaustive()
     }
 }
 
-impl<S> FromRef<ProjectsState<S>> for Authenticator {
-    fn from_ref(state: &ProjectsState<S>) -> Self {
-        state.authenticator.clone()
+impl<S> Authenticates for ProjectsState<S> {
+    fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
     }
 }
 
 /// The `/api/projects` routes over any projects store, each with its OpenAPI operation.
-pub(crate) fn routes<S>() -> OpenApiRouter<ProjectsState<S>>
+pub(crate) fn routes<S>() -> OpenApiRouter<Shared<ProjectsState<S>>>
 where
     S: ProjectsStore + ProjectQueries + Clone,
 {

@@ -36,6 +36,20 @@ use utoipa::openapi::security::{
             keeps the items whose name contains the text, ignoring letter case as the database does: on \
             PostgreSQL by its `lower()` for every script its locale knows, on SQLite for ASCII letters only \
             (`É` and `é` differ there).\n\n\
+            Projects and tasks carry a strong `ETag`. `If-None-Match` with a current tag answers 304 without a \
+            body; `If-Match` on every `PUT` and `DELETE` of a project or task makes the change only while the \
+            resource still has one of the listed tags, else 412 and nothing changes (checked in the same \
+            transaction as the change); the answer carries the new `ETag`. A project's tag moves with every \
+            change of the project or its tasks, a task's only with the task. `If-Match: *` and malformed lists \
+            are 400.\n\n\
+            `POST /api/users`, `POST /api/projects` and `POST /api/projects/{id}/tasks` take an \
+            `Idempotency-Key` (1 to 255 visible ASCII characters). Repeated within 24 hours by the same caller \
+            with the same body (the same bytes), the request answers the first 201 again, status, body, \
+            `Location` and `ETag` byte for byte, marked `Idempotent-Replayed: true`, and creates nothing, on any \
+            instance and after restarts: the answer is stored in the transaction that created the resource. The \
+            same key with another route or body is 422 `idempotency-key-reused`; while the first request is still \
+            running a repeat is 409 `idempotency-key-in-use`. Refused requests are not recorded: retry them with \
+            the same key once the refusal no longer applies.\n\n\
             Logins are throttled: after 5 failed logins for one email address within 15 minutes, every login for \
             it answers 429 until the window (which began at the first failure) has passed, whether the address \
             has an account or not; a server may also limit logins and registrations per client address. Every \
