@@ -74,12 +74,20 @@ fn project_row(row: &Row<'_>) -> rusqlite::Result<ProjectRow> {
 /// A row of a project-LEFT-JOIN-tasks answer: NULL task columns are a visible project
 /// without (matching) tasks.
 fn joined_task_row(row: &Row<'_>) -> rusqlite::Result<Option<TaskRow>> {
-    let number: Option<i64> = row.get("number")?;
-    number.map(|_| task_row(row)).transpose()
+    let number: Option<i64> = row.get(0)?;
+    number.map(|number| task_columns(row, number)).transpose()
 }
 
 fn task_row(row: &Row<'_>) -> rusqlite::Result<TaskRow> {
-    Ok(TaskRow { number: row.get("number")?, name: row.get("name")?, completed_at: timestamp(row, "completed_at")? })
+    task_columns(row, row.get(0)?)
+}
+
+/// Every statement that yields tasks selects `number, name, completed_at` first, in
+/// this order (a test checks it): they are read by position, since rusqlite finds a
+/// column by name by comparing it with every column's name, for every value read.
+fn task_columns(row: &Row<'_>, number: i64) -> rusqlite::Result<TaskRow> {
+    let completed_at = row.get::<_, Option<Timestamp>>(2)?.map(|Timestamp(instant)| instant);
+    Ok(TaskRow { number, name: row.get(1)?, completed_at })
 }
 
 fn summary_row(row: &Row<'_>) -> rusqlite::Result<SummaryRow> {
@@ -340,6 +348,22 @@ mod tests {
     }
 
     taskdeck_projects::projects_store_contract!(fresh_store);
+
+    #[tokio::test]
+    async fn every_statement_yielding_tasks_selects_the_task_columns_first_in_order() {
+        let (database, _test) = migrated().await;
+        let mut statements = vec![sql::TASK, sql::TASK_DETAILS, sql::TASKS_OF_PROJECT];
+        statements.extend(sql::every_filter().iter().map(|(tasks, _)| sql::sqlite_task_page(tasks)));
+        database
+            .read(|connection| {
+                for statement in statements {
+                    let prepared = connection.prepare(statement)?;
+                    assert_eq!(prepared.column_names()[..3], ["number", "name", "completed_at"], "{statement}");
+                }
+                Ok(())
+            })
+            .expect("the statements prepare");
+    }
 
     #[tokio::test]
     async fn the_statements_shared_with_postgres_number_their_parameters_in_order() {
