@@ -112,7 +112,7 @@ impl UserRow {
     pub(crate) fn into_user(self) -> Result<User, StoreError> {
         Ok(User::restore(
             UserId::from_uuid(self.id),
-            EmailAddress::parse(&self.email).map_err(|_| corrupt("email"))?,
+            EmailAddress::restore(&self.email).map_err(|_| corrupt("email"))?,
             PasswordHash::from_phc(self.password_hash),
             self.version,
         ))
@@ -127,5 +127,16 @@ mod tests {
     fn a_row_with_an_address_that_is_no_longer_valid_is_reported_as_corrupt() {
         let row = UserRow { id: Uuid::new_v4(), email: "not an address".into(), password_hash: "x".into(), version: 1 };
         assert!(matches!(row.into_user(), Err(StoreError::Backend(_))));
+    }
+
+    #[test]
+    fn an_address_stored_before_format_characters_were_refused_still_loads() {
+        let row = UserRow {
+            id: Uuid::new_v4(),
+            email: "old\u{200b}@example.com".into(),
+            password_hash: "x".into(),
+            version: 1,
+        };
+        assert_eq!(row.into_user().unwrap().email().as_str(), "old\u{200b}@example.com");
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use thiserror::Error;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// Why a text is not an acceptable email address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -20,7 +21,7 @@ pub enum EmailAddressError {
     LocalPartTooLong,
     #[error("email domain must be a name with a dot, such as example.com")]
     InvalidDomain,
-    #[error("email address must not contain spaces or control characters")]
+    #[error("email address must not contain spaces, control, format or bidirectional-override characters")]
     ForbiddenCharacter,
 }
 
@@ -38,11 +39,25 @@ impl EmailAddress {
     const MAX_LOCAL_LEN: usize = 64;
     const MAX_LABEL_LEN: usize = 63;
 
+    /// An address as stored, held to the rules of v1 only: one stored before format
+    /// characters were refused (say, with a zero-width space) must still load, so its
+    /// account can sign in and change it.
+    ///
+    /// # Errors
+    /// As [`EmailAddress::parse`], except that format characters are accepted.
+    pub fn restore(stored: &str) -> Result<Self, EmailAddressError> {
+        Self::parse_with(stored, false)
+    }
+
     /// Parses a user-supplied address.
     ///
     /// # Errors
     /// Returns the first rule the address breaks.
     pub fn parse(raw: &str) -> Result<Self, EmailAddressError> {
+        Self::parse_with(raw, true)
+    }
+
+    fn parse_with(raw: &str, refuse_format: bool) -> Result<Self, EmailAddressError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err(EmailAddressError::Empty);
@@ -50,7 +65,12 @@ impl EmailAddress {
         if trimmed.chars().count() > Self::MAX_LEN {
             return Err(EmailAddressError::TooLong);
         }
-        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // Format characters (zero-width, bidirectional overrides) would let two
+        // addresses that look the same name two accounts.
+        let forbidden = |c: char| {
+            c.is_whitespace() || c.is_control() || (refuse_format && c.general_category() == GeneralCategory::Format)
+        };
+        if trimmed.chars().any(forbidden) {
             return Err(EmailAddressError::ForbiddenCharacter);
         }
         let mut parts = trimmed.split('@');
@@ -178,6 +198,16 @@ mod tests {
     fn spaces_and_control_characters_inside_are_refused() {
         assert_eq!(EmailAddress::parse("bo b@example.com"), Err(EmailAddressError::ForbiddenCharacter));
         assert_eq!(EmailAddress::parse("bob@exa\u{0}mple.com"), Err(EmailAddressError::ForbiddenCharacter));
+        for invisible in [
+            "alice\u{200b}@example.com",
+            "alice@exam\u{202e}ple.com",
+            "\u{feff}bob@example.com",
+            "bob\u{2066}@example.com",
+        ] {
+            assert_eq!(EmailAddress::parse(invisible), Err(EmailAddressError::ForbiddenCharacter), "{invisible:?}");
+            assert!(EmailAddress::restore(invisible).is_ok(), "stored before v2: {invisible:?}");
+        }
+        assert_eq!(EmailAddress::restore("bob@exa\u{0}mple.com"), Err(EmailAddressError::ForbiddenCharacter));
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl ProjectRow {
         Ok(ProjectState {
             id: project_id(self.id)?,
             owner: UserId::from_uuid(self.owner_id),
-            name: ProjectName::parse(&self.name).map_err(|_| corrupt("name"))?,
+            name: ProjectName::restore(&self.name).map_err(|_| corrupt("name"))?,
             limit: self.max_incomplete_tasks.map(IncompleteTaskLimit::new).transpose().map_err(|_| corrupt("limit"))?,
             archived_at: self.archived_at,
             deleted_at: self.deleted_at,
@@ -70,7 +70,7 @@ impl TaskRow {
     pub(crate) fn into_task(self) -> Result<Task, StoreError> {
         Ok(Task::restore(
             task_number(self.number)?,
-            TaskName::parse(&self.name).map_err(|_| corrupt("task name"))?,
+            TaskName::restore(&self.name).map_err(|_| corrupt("task name"))?,
             self.completed_at,
         ))
     }

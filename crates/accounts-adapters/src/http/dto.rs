@@ -18,7 +18,8 @@ use super::OwnedProject;
 #[schema(example = json!({"email": "bob@example.com", "password": "correct horse battery"}))]
 pub struct RegisterRequest {
     /// Trimmed; one `@`, a non-empty local part, a domain with a dot, at most 254
-    /// characters. Unique regardless of case.
+    /// characters, no spaces, control or format characters (zero-width,
+    /// bidirectional overrides). Unique regardless of case.
     pub email: String,
     /// 8 to 128 characters.
     #[schema(min_length = 8, max_length = 128)]

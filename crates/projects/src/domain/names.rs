@@ -1,8 +1,9 @@
-//! Names of projects and tasks: trimmed, 4 to 32 characters.
+//! Names of projects and tasks: trimmed, 4 to 32 characters, no invisible controls.
 
 use std::fmt;
 
 use thiserror::Error;
+use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
 
 /// Why a name is not acceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -11,14 +12,31 @@ pub enum NameError {
     TooShort { min: usize },
     #[error("must be at most {max} characters long")]
     TooLong { max: usize },
+    /// NUL, line breaks, zero-width and bidirectional-override characters: they make a
+    /// name render differently from what it holds (and PostgreSQL refuses NUL).
+    #[error("must not contain control, format or bidirectional-override characters")]
+    ForbiddenCharacter,
+    #[error("must hold at least one character that is not a combining mark")]
+    OnlyCombiningMarks,
 }
 
 const MIN_CHARS: usize = 4;
 const MAX_CHARS: usize = 32;
 
-/// Trims and checks the length in Unicode scalar values.
+/// Trims, refuses invisible controls, and checks the length in Unicode scalar values.
 fn parse_name(raw: &str) -> Result<String, NameError> {
     let trimmed = raw.trim();
+    if trimmed.chars().any(|c| matches!(c.general_category(), GeneralCategory::Control | GeneralCategory::Format)) {
+        return Err(NameError::ForbiddenCharacter);
+    }
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.general_category_group() == GeneralCategoryGroup::Mark) {
+        return Err(NameError::OnlyCombiningMarks);
+    }
+    check_length(trimmed)?;
+    Ok(trimmed.to_owned())
+}
+
+fn check_length(trimmed: &str) -> Result<(), NameError> {
     let chars = trimmed.chars().count();
     if chars < MIN_CHARS {
         return Err(NameError::TooShort { min: MIN_CHARS });
@@ -26,7 +44,7 @@ fn parse_name(raw: &str) -> Result<String, NameError> {
     if chars > MAX_CHARS {
         return Err(NameError::TooLong { max: MAX_CHARS });
     }
-    Ok(trimmed.to_owned())
+    Ok(())
 }
 
 macro_rules! name_type {
@@ -43,6 +61,16 @@ macro_rules! name_type {
             /// characters.
             pub fn parse(raw: &str) -> Result<Self, NameError> {
                 parse_name(raw).map(Self)
+            }
+
+            /// A name as stored, held to the rules of v1 only (trimmed, 4 to 32
+            /// characters): one stored before control and format characters were
+            /// refused must still load.
+            ///
+            /// # Errors
+            /// `TooShort` / `TooLong`.
+            pub fn restore(stored: &str) -> Result<Self, NameError> {
+                check_length(stored.trim()).map(|()| Self(stored.trim().to_owned()))
             }
 
             #[must_use]
@@ -94,6 +122,39 @@ mod tests {
     fn thirty_two_characters_is_the_longest_name() {
         assert!(ProjectName::parse(&"x".repeat(32)).is_ok());
         assert_eq!(ProjectName::parse(&"x".repeat(33)).err(), Some(NameError::TooLong { max: 32 }));
+    }
+
+    #[test]
+    fn control_and_format_characters_are_refused_wherever_they_are() {
+        for name in [
+            "Nul\u{0}name",
+            "Line\nbreak",
+            "Carriage\rreturn",
+            "Tab\there",
+            "Del\u{7f}ete",
+            "Evil\u{202e}txt.exe",
+            "Zero\u{200b}width",
+            "Isolate\u{2066}d",
+            "Joined\u{200d}name",
+            "Bom\u{feff}name",
+            "C1\u{85}control",
+        ] {
+            assert_eq!(ProjectName::parse(name).err(), Some(NameError::ForbiddenCharacter), "{name:?}");
+            assert_eq!(TaskName::parse(name).err(), Some(NameError::ForbiddenCharacter), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn a_stored_name_is_held_to_the_length_only() {
+        assert_eq!(TaskName::restore("Tab\tof v1").unwrap().as_str(), "Tab\tof v1");
+        assert_eq!(ProjectName::restore("ab").err(), Some(NameError::TooShort { min: 4 }));
+    }
+
+    #[test]
+    fn a_name_of_combining_marks_alone_is_refused_but_marks_on_letters_are_fine() {
+        assert_eq!(ProjectName::parse("\u{301}\u{302}\u{303}\u{304}").err(), Some(NameError::OnlyCombiningMarks));
+        assert!(ProjectName::parse("Cafe\u{301}").is_ok());
+        assert!(ProjectName::parse("Café au lait").is_ok());
     }
 
     #[test]

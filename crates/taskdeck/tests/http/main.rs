@@ -8,6 +8,7 @@ mod common;
 mod accounts;
 mod conditional;
 mod errors;
+mod hostile_text;
 mod idempotency;
 mod keys;
 mod openapi;
