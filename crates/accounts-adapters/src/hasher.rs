@@ -154,6 +154,15 @@ fn hash_in(memory: &mut Memory, password: &str) -> Result<String, HashingError> 
     Ok(phc.to_string())
 }
 
+/// The most a stored hash may ask of a verification: a hash is data, and a tampered
+/// one naming gigabytes of memory or thousands of passes would make every login of its
+/// account (or a crafted row) exhaust the server. Several times this installation's own
+/// parameters (19 MiB, 2 passes, 1 lane), so stronger hashes of another system still
+/// verify.
+const MAX_MEMORY_KIB: u32 = 64 * 1024;
+const MAX_PASSES: u32 = 10;
+const MAX_LANES: u32 = 4;
+
 /// Recomputes the stored hash's function (its own algorithm, version and parameters)
 /// over the candidate, in `memory`, and compares in constant time.
 fn verify_in(memory: &mut Memory, candidate: &str, phc: &str) -> Result<bool, HashingError> {
@@ -161,6 +170,15 @@ fn verify_in(memory: &mut Memory, candidate: &str, phc: &str) -> Result<bool, Ha
     let algorithm = Algorithm::try_from(stored.algorithm.as_str()).map_err(failed)?;
     let version = stored.version.map(Version::try_from).transpose().map_err(failed)?.unwrap_or_default();
     let params = Params::try_from(&stored).map_err(failed)?;
+    if params.m_cost() > MAX_MEMORY_KIB || params.t_cost() > MAX_PASSES || params.p_cost() > MAX_LANES {
+        return Err(HashingError(format!(
+            "the stored hash asks for m={} KiB, t={}, p={}: more than this server verifies (m={MAX_MEMORY_KIB}, \
+             t={MAX_PASSES}, p={MAX_LANES})",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost()
+        )));
+    }
     let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
         return Err(HashingError("the stored hash has no salt or no output".to_owned()));
     };
@@ -266,6 +284,23 @@ mod tests {
     async fn an_unknown_account_never_verifies() {
         let hasher = Argon2Hasher::new(1).unwrap();
         assert!(!hasher.verify("taskdeck decoy password, never valid".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_hash_asking_for_more_than_the_caps_is_refused_without_running_it() {
+        let hasher = Argon2Hasher::new(1).unwrap();
+        let genuine = hasher.hash(PlainPassword::new("correct horse").unwrap()).await.unwrap();
+        for (from, to) in [("m=19456", "m=4194304"), ("t=2", "t=100000"), ("p=1", "p=64")] {
+            let tampered = genuine.as_phc().replacen(from, to, 1);
+            assert_ne!(tampered, genuine.as_phc(), "{from} is in {}", genuine.as_phc());
+            let outcome = hasher.verify("correct horse".into(), Some(PasswordHash::from_phc(tampered))).await;
+            assert!(outcome.is_err(), "{to}");
+        }
+        use argon2::password_hash::PasswordHasher as _;
+        let at_the_caps =
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(MAX_MEMORY_KIB, 1, 1, None).unwrap());
+        let strong = at_the_caps.hash_password(b"strong account").unwrap().to_string();
+        assert!(hasher.verify("strong account".into(), Some(PasswordHash::from_phc(strong))).await.unwrap());
     }
 
     #[tokio::test]

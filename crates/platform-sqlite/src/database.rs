@@ -52,6 +52,8 @@ pub enum SqliteSetupError {
     Migrate(#[from] MigrationError),
     #[error("cannot create the directory {path}")]
     Directory { path: String, source: std::io::Error },
+    #[error("cannot create the SQLite database {path}")]
+    Create { path: String, source: std::io::Error },
 }
 
 /// Connection settings of the embedded database.
@@ -117,6 +119,8 @@ impl SqliteDatabase {
     pub async fn open(settings: &SqliteSettings) -> Result<Self, SqliteSetupError> {
         let path = settings.path.clone();
         let open_error = |source| SqliteSetupError::Open { path: path.display().to_string(), source };
+        create_private(&path)
+            .map_err(|source| SqliteSetupError::Create { path: path.display().to_string(), source })?;
         let writer = open_writer(&path).map_err(open_error)?;
         let mode: String =
             writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(open_error)?;
@@ -360,6 +364,22 @@ impl Drop for WriteTransaction {
     }
 }
 
+/// Creates a missing database file readable by its owner only: it holds the password
+/// hashes and the signing keys, with which anyone could forge tokens. SQLite gives the
+/// `-wal` and `-shm` files it creates the permissions of the database file. An
+/// existing file keeps the permissions its operator gave it.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
@@ -428,6 +448,22 @@ mod tests {
 
     use super::*;
     use crate::testing::temporary;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_and_its_log_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let test = TestDatabase::new(TestBackend::Sqlite).await.expect("no server needed");
+        let settings = SqliteSettings::from_url(test.url()).expect("testkit's URL");
+        let database = SqliteDatabase::open(&settings).await.expect("a fresh file opens");
+        database.migrate(&[]).await.expect("a write");
+
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", settings.path.display()));
+            let mode = std::fs::metadata(&file).expect("the file exists").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is {mode:o}", file.display());
+        }
+    }
 
     #[test]
     fn a_sqlite_url_names_the_file() {
