@@ -6,7 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use taskdeck_kernel::{IdempotencyClaim, IdempotencyKey, RecordedAnswer};
+use taskdeck_kernel::{IdempotencyClaim, IdempotencyKey, RecordedAnswer, StoreError};
 use taskdeck_platform::{ClaimOutcome, Idempotency};
 
 use crate::problem::{ApiError, Problem};
@@ -118,7 +118,13 @@ pub async fn begin_creation(
 ) -> Result<Creation, ApiError> {
     let Some(key) = key else { return Ok(Creation::Proceed(None)) };
     let fingerprint = idempotency.fingerprint(&[method.as_bytes(), path.as_bytes(), body]);
-    match idempotency.claim(caller, &key, &fingerprint).await.map_err(|error| ApiError::internal(&error))? {
+    let outcome = match idempotency.claim(caller, &key, &fingerprint).await {
+        Ok(outcome) => outcome,
+        // Other requests kept changing the key while this one looked: it is in use.
+        Err(StoreError::Conflict) => ClaimOutcome::InProgress,
+        Err(error) => return Err(ApiError::internal(&error)),
+    };
+    match outcome {
         ClaimOutcome::Claimed(claim) => {
             Ok(Creation::Proceed(Some(HeldClaim { claim, idempotency: idempotency.clone(), recorded: false })))
         }

@@ -6,11 +6,14 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use taskdeck_kernel::{IdempotencyClaim, IdempotencyKey, RecordedAnswer, StoreError};
 use taskdeck_platform::BoxFuture;
-use taskdeck_platform::idempotency::{ClaimOutcome, Decision, IdempotencyStore, StoredKey, decide, new_claim};
+use taskdeck_platform::idempotency::{ClaimOutcome, IdempotencyStore, StoredKey, decide, new_claim};
 use taskdeck_platform::sql;
 use time::OffsetDateTime;
 
 use crate::PostgresDatabase;
+
+/// Insert-then-read rounds a claim tries before it reports a conflict.
+const CLAIM_ROUNDS: usize = 3;
 
 const LOCK_IDEMPOTENCY_KEY: &str =
     "SELECT fingerprint, claimed_at, status, location, entity_tag, body FROM idempotency_keys
@@ -41,42 +44,43 @@ impl IdempotencyStore for PostgresDatabase {
         Box::pin(async move {
             let candidate = new_claim(caller, key);
             let mut transaction = self.begin().await?;
-            let inserted = sqlx::query(sql::INSERT_IDEMPOTENCY_CLAIM)
-                .bind(caller)
-                .bind(key.as_str())
-                .bind(fingerprint)
-                .bind(candidate.token)
-                .bind(now)
-                .execute(&mut *transaction)
-                .await
-                .map_err(StoreError::backend)?;
-            let outcome = if inserted.rows_affected() == 1 {
-                ClaimOutcome::Claimed(candidate)
-            } else {
-                let stored = sqlx::query(LOCK_IDEMPOTENCY_KEY)
+            // A key released or purged between the insert and the read is free again:
+            // insert once more. Each round means another request changed the key, so a
+            // few rounds end every real race.
+            for _ in 0..CLAIM_ROUNDS {
+                let inserted = sqlx::query(sql::INSERT_IDEMPOTENCY_CLAIM)
                     .bind(caller)
                     .bind(key.as_str())
-                    .fetch_optional(&mut *transaction)
+                    .bind(fingerprint)
+                    .bind(candidate.token)
+                    .bind(now)
+                    .execute(&mut *transaction)
                     .await
-                    .map_err(StoreError::backend)?
-                    .map(|row| stored_key(&row))
-                    .transpose()
                     .map_err(StoreError::backend)?;
-                match stored.map(|stored| decide(stored, fingerprint, now)) {
-                    // Released or purged since the insert found it: retrying is the
-                    // client's business, and a conflict says exactly that.
-                    None => return Err(StoreError::Conflict),
-                    Some(Decision::TakeOver) => {
-                        take_over(&mut transaction, &candidate, fingerprint, now).await?;
-                        ClaimOutcome::Claimed(candidate)
+                let outcome = if inserted.rows_affected() == 1 {
+                    ClaimOutcome::Claimed(candidate)
+                } else {
+                    let Some(stored) = sqlx::query(LOCK_IDEMPOTENCY_KEY)
+                        .bind(caller)
+                        .bind(key.as_str())
+                        .fetch_optional(&mut *transaction)
+                        .await
+                        .map_err(StoreError::backend)?
+                    else {
+                        continue;
+                    };
+                    match decide(stored_key(&stored).map_err(StoreError::backend)?, fingerprint, now) {
+                        Some(outcome) => outcome,
+                        None => {
+                            take_over(&mut transaction, &candidate, fingerprint, now).await?;
+                            ClaimOutcome::Claimed(candidate)
+                        }
                     }
-                    Some(Decision::Replay(answer)) => ClaimOutcome::Replay(answer),
-                    Some(Decision::InProgress) => ClaimOutcome::InProgress,
-                    Some(Decision::OtherRequest) => ClaimOutcome::OtherRequest,
-                }
-            };
-            transaction.commit().await.map_err(StoreError::backend)?;
-            Ok(outcome)
+                };
+                transaction.commit().await.map_err(StoreError::backend)?;
+                return Ok(outcome);
+            }
+            Err(StoreError::Conflict)
         })
     }
 

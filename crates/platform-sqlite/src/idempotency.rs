@@ -5,7 +5,7 @@
 use rusqlite::{OptionalExtension, Row};
 use taskdeck_kernel::{IdempotencyClaim, IdempotencyKey, RecordedAnswer, StoreError};
 use taskdeck_platform::BoxFuture;
-use taskdeck_platform::idempotency::{ClaimOutcome, Decision, IdempotencyStore, StoredKey, decide, new_claim};
+use taskdeck_platform::idempotency::{ClaimOutcome, IdempotencyStore, StoredKey, decide, new_claim};
 use taskdeck_platform::sql;
 use time::OffsetDateTime;
 
@@ -52,17 +52,16 @@ impl IdempotencyStore for SqliteDatabase {
                         .query_row_cached(sql::IDEMPOTENCY_KEY, (caller, key.as_str()), stored_key)
                         .optional()
                         .map_err(StoreError::backend)?;
-                    match stored.map(|stored| decide(stored, fingerprint, now)) {
-                        None | Some(Decision::TakeOver) => {
+                    // Writers are serialised: the row the insert ran into is still there.
+                    match stored.and_then(|stored| decide(stored, fingerprint, now)) {
+                        Some(outcome) => outcome,
+                        None => {
                             let takeover = (fingerprint, candidate.token, UnixMicros(now), caller, key.as_str());
                             connection
                                 .execute_cached(sql::TAKE_OVER_IDEMPOTENCY_KEY, takeover)
                                 .map_err(StoreError::backend)?;
                             ClaimOutcome::Claimed(candidate)
                         }
-                        Some(Decision::Replay(answer)) => ClaimOutcome::Replay(answer),
-                        Some(Decision::InProgress) => ClaimOutcome::InProgress,
-                        Some(Decision::OtherRequest) => ClaimOutcome::OtherRequest,
                     }
                 };
             transaction.commit()?;

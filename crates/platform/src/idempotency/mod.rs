@@ -51,29 +51,22 @@ pub enum ClaimOutcome {
     OtherRequest,
 }
 
-/// What a claim attempt does about a key that is already stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    TakeOver,
-    Replay(RecordedAnswer),
-    InProgress,
-    OtherRequest,
-}
-
-/// Decides about a stored key, the same on every backend.
+/// What a stored key stands for to a request with `fingerprint`, the same on every
+/// backend: `None` when the key is free to take over (expired, or its claim
+/// abandoned), else the outcome to answer.
 #[must_use]
-pub fn decide(stored: StoredKey, fingerprint: &[u8], now: OffsetDateTime) -> Decision {
+pub fn decide(stored: StoredKey, fingerprint: &[u8], now: OffsetDateTime) -> Option<ClaimOutcome> {
     let age = now - stored.claimed_at;
     if age >= REPLAY_WINDOW {
-        return Decision::TakeOver;
+        return None;
     }
     let same = stored.fingerprint == fingerprint;
     match stored.answer {
-        Some(answer) if same => Decision::Replay(answer),
-        Some(_) => Decision::OtherRequest,
-        None if age >= CLAIM_LEASE => Decision::TakeOver,
-        None if same => Decision::InProgress,
-        None => Decision::OtherRequest,
+        Some(answer) if same => Some(ClaimOutcome::Replay(answer)),
+        Some(_) => Some(ClaimOutcome::OtherRequest),
+        None if age >= CLAIM_LEASE => None,
+        None if same => Some(ClaimOutcome::InProgress),
+        None => Some(ClaimOutcome::OtherRequest),
     }
 }
 
@@ -208,25 +201,25 @@ mod tests {
     #[test]
     fn an_answered_key_replays_for_the_same_request_and_refuses_another() {
         let second = Duration::from_secs(1);
-        assert_eq!(decide(stored(second, true), b"same", NOW), Decision::Replay(answer()));
-        assert_eq!(decide(stored(second, true), b"other", NOW), Decision::OtherRequest);
+        assert_eq!(decide(stored(second, true), b"same", NOW), Some(ClaimOutcome::Replay(answer())));
+        assert_eq!(decide(stored(second, true), b"other", NOW), Some(ClaimOutcome::OtherRequest));
         let almost_a_day = REPLAY_WINDOW - second;
-        assert_eq!(decide(stored(almost_a_day, true), b"same", NOW), Decision::Replay(answer()));
+        assert_eq!(decide(stored(almost_a_day, true), b"same", NOW), Some(ClaimOutcome::Replay(answer())));
     }
 
     #[test]
     fn a_running_claim_is_in_progress_until_its_lease_ends() {
         let second = Duration::from_secs(1);
-        assert_eq!(decide(stored(second, false), b"same", NOW), Decision::InProgress);
-        assert_eq!(decide(stored(second, false), b"other", NOW), Decision::OtherRequest);
-        assert_eq!(decide(stored(CLAIM_LEASE, false), b"same", NOW), Decision::TakeOver);
-        assert_eq!(decide(stored(CLAIM_LEASE, false), b"other", NOW), Decision::TakeOver);
+        assert_eq!(decide(stored(second, false), b"same", NOW), Some(ClaimOutcome::InProgress));
+        assert_eq!(decide(stored(second, false), b"other", NOW), Some(ClaimOutcome::OtherRequest));
+        assert_eq!(decide(stored(CLAIM_LEASE, false), b"same", NOW), None);
+        assert_eq!(decide(stored(CLAIM_LEASE, false), b"other", NOW), None);
     }
 
     #[test]
     fn after_the_replay_window_a_key_is_free_again() {
-        assert_eq!(decide(stored(REPLAY_WINDOW, true), b"other", NOW), Decision::TakeOver);
-        assert_eq!(decide(stored(REPLAY_WINDOW, true), b"same", NOW), Decision::TakeOver);
+        assert_eq!(decide(stored(REPLAY_WINDOW, true), b"other", NOW), None);
+        assert_eq!(decide(stored(REPLAY_WINDOW, true), b"same", NOW), None);
     }
 
     struct Nowhere;

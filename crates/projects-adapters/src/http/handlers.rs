@@ -401,8 +401,10 @@ pub(super) async fn get_task<S: ProjectsStore + ProjectQueries + Clone>(
 ) -> Result<Response, ApiError> {
     let task = state.store.task(owner, project, number).await.map_err(|error| store_error(&error))?;
     match task {
-        Some(task) if if_none_match.holds(task.entity_tag().as_str()) => Ok(not_modified(task.entity_tag().as_str())),
-        Some(task) => Ok(task_answer(task)),
+        Some(task) => {
+            let tag = task.entity_tag();
+            if if_none_match.holds(tag.as_str()) { Ok(not_modified(tag.as_str())) } else { Ok(task_answer(task)) }
+        }
         None => {
             // Say which of the two is missing, without revealing other users' projects.
             let visible = state.store.project(owner, project).await.map_err(|error| store_error(&error))?;

@@ -158,10 +158,8 @@ async fn a_malformed_key_is_400_and_creates_nothing() {
     let before = project_count(&app, &user).await;
     let long = "k".repeat(256);
 
-    for key in [&b""[..], long.as_bytes(), b"with space", b"tab\tkey", b"caf\xc3\xa9", b"\x01control"] {
-        if HeaderValue::from_bytes(key).is_err() {
-            continue;
-        }
+    // A tab is the one control character an HTTP header can carry at all.
+    for key in [&b""[..], long.as_bytes(), b"with space", b"tab\tkey", b"caf\xc3\xa9"] {
         for (token, path, body) in [
             (Some(user.token.as_str()), "/api/projects".to_owned(), json!({"name": "Never created"})),
             (Some(user.token.as_str()), format!("/api/projects/{project}/tasks"), json!({"name": "Never created"})),
