@@ -94,6 +94,7 @@ impl<B: AccountsBackend> ContextModule<B> for Accounts<B> {
             address_limit: self.address_rate.map(|rate| Arc::new(AddressRateLimiter::new(rate))),
             idempotency: platform.idempotency.clone(),
         };
-        Ok(Mounted { routes: http::routes().with_state(Shared::new(state)), handlers: Vec::new() })
+        let routes = http::routes().with_state(Shared::new(state)).layer(axum::middleware::from_fn(http::never_stored));
+        Ok(Mounted { routes, handlers: Vec::new() })
     }
 }

@@ -10,6 +10,7 @@ pub mod conditional;
 mod endpoint;
 pub mod idempotency;
 pub mod json;
+pub mod observe;
 pub mod problem;
 pub mod rate_limit;
 
@@ -29,5 +30,6 @@ pub use idempotency::{
     Creation, HeldClaim, IdempotencyKeyHeader, answer_response, begin_creation, created_answer, settle,
 };
 pub use json::{ApiJson, ApiJsonWithBytes};
+pub use observe::{RequestId, observe_requests};
 pub use problem::{ApiError, FieldError, Problem};
 pub use rate_limit::{AddressRate, AddressRateError, AddressRateLimiter};

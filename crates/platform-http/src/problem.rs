@@ -51,6 +51,11 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "invalid_grant")]
     pub error: Option<String>,
+    /// The request this answers, as in its `X-Request-Id` header: quote it when
+    /// reporting a problem, operators find the request's log lines by it.
+    #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0190c2a4-7d3e-7c4a-9b1e-2f6d8a5c3e01")]
+    pub request_id: Option<String>,
 }
 
 impl Problem {
@@ -63,6 +68,7 @@ impl Problem {
             detail: detail.into(),
             errors: None,
             error: None,
+            request_id: None,
         }
     }
 
@@ -183,7 +189,11 @@ impl From<Problem> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&*self.problem).unwrap_or_default();
+        let mut problem = self.problem;
+        if problem.request_id.is_none() {
+            problem.request_id = crate::observe::current_request_id();
+        }
+        let body = serde_json::to_vec(&*problem).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));

@@ -17,6 +17,7 @@ pub mod module;
 pub mod outbox;
 pub mod settings;
 pub mod sql;
+pub mod trace;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -128,4 +128,14 @@ pub struct ServeArgs {
     /// failed logins per account always applies).
     #[arg(long, env = "TASKDECK_LOGIN_RATE")]
     pub login_rate: Option<AddressRate>,
+
+    /// The most connections open at once; further clients wait to be accepted. Keep it
+    /// below the process's file descriptor limit (`ulimit -n`).
+    #[arg(long, env = "TASKDECK_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// Browser origins allowed to call the API (CORS): comma-separated, e.g.
+    /// `https://app.example.com`, or `*` for any. Unset: no cross-origin access.
+    #[arg(long, env = "TASKDECK_CORS_ORIGINS", default_value = "", hide_default_value = true)]
+    pub cors_origins: crate::http::CorsOrigins,
 }

@@ -90,6 +90,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// The limit of logins and registrations per client address, if any.
     pub login_rate: Option<AddressRate>,
+    /// Which browser origins may call the API.
+    pub cors_origins: http::CorsOrigins,
 }
 
 impl Default for Settings {
@@ -101,6 +103,7 @@ impl Default for Settings {
             refresh_token_lifetime: Duration::from_secs(30 * 86_400),
             trusted_proxies: TrustedProxies::default(),
             login_rate: None,
+            cors_origins: http::CorsOrigins::None,
         }
     }
 }
@@ -205,7 +208,14 @@ pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::
     let relay = BackgroundRelay::new(relay, backend.clone(), platform.outbox.signal().clone());
     let (router, document) = routes.split_for_parts();
     Ok(Application {
-        router: http::application_router(router, http::openapi::document(document), settings.trusted_proxies.clone()),
+        router: http::application_router(
+            router,
+            http::openapi::document(document),
+            &http::HttpSettings {
+                trusted_proxies: settings.trusted_proxies.clone(),
+                cors_origins: settings.cors_origins.clone(),
+            },
+        ),
         relay: Arc::new(relay),
         background,
         authority: platform.authority,

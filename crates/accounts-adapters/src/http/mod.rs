@@ -9,6 +9,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
 use taskdeck_accounts::application::{AccountQueries, AccountsStore};
 use taskdeck_kernel::{Clock, StoreError, UserId};
 use taskdeck_platform::{Authenticator, Idempotency};
@@ -92,6 +96,18 @@ where
         .routes(endpoint!(handlers::jwks::<S>))
         .routes(endpoint!(handlers::list_sessions::<S>))
         .routes(endpoint!(handlers::end_session::<S>))
+}
+
+/// Marks every answer under `/api/users` `Cache-Control: no-store`: they carry tokens,
+/// sessions or personal data, which no browser or proxy cache may keep. The JWK set,
+/// public and meant to be cached, is left alone.
+pub(crate) async fn never_stored(request: Request, next: Next) -> Response {
+    let personal = request.uri().path().starts_with("/api/users");
+    let mut response = next.run(request).await;
+    if personal {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// What the OpenAPI document says of the context beyond its operations.

@@ -1,6 +1,5 @@
 //! `taskdeck serve`: the HTTP API and the outbox relay, until SIGTERM or Ctrl-C.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,6 +9,7 @@ use tokio::sync::watch;
 use super::open_database;
 use crate::cli::ServeArgs;
 use crate::composition::Settings;
+use crate::http::server::{self, ConnectionLimits};
 
 /// How long the relay may take to finish its current pass after the server stopped.
 const RELAY_GRACE: Duration = Duration::from_secs(10);
@@ -28,6 +28,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         refresh_token_lifetime: Duration::from_secs(args.refresh_token_ttl),
         trusted_proxies: args.trusted_proxies,
         login_rate: args.login_rate,
+        cors_origins: args.cors_origins,
+    };
+    let limits = ConnectionLimits {
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        ..ConnectionLimits::default()
     };
     let application = database.compose(&settings).await?;
 
@@ -39,11 +44,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let background = application.spawn_background(relay_stopped);
 
     tracing::info!("listening on http://{address}");
-    // The peer's address is what the limits per client address key on.
-    axum::serve(listener, application.router.clone().into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the HTTP server failed")?;
+    server::serve(listener, application.router.clone(), limits, shutdown).await;
 
     tracing::info!("in-flight requests finished; stopping the outbox relay");
     let _ = stop_relay.send(true);

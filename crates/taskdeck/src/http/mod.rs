@@ -1,46 +1,68 @@
 //! The HTTP application around the contexts' routes: health, the OpenAPI document and
-//! its browser, and the middleware every request passes through.
+//! its browser, and the middleware every request passes through; and the server that
+//! accepts connections for it.
 
+mod cors;
 mod health;
 pub mod openapi;
+pub mod server;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::{Extension, Router};
-use taskdeck_platform_http::{BODY_LIMIT_BYTES, TrustedProxies, problem_for_framework_errors, reject_oversized_bodies};
+use taskdeck_platform_http::{
+    BODY_LIMIT_BYTES, TrustedProxies, observe_requests, problem_for_framework_errors, reject_oversized_bodies,
+};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
+pub use cors::{CorsOrigins, CorsOriginsError};
 pub use health::routes as health_routes;
 
 /// A request still running after this long is answered 503.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the documentation pages may load: their own origin's scripts, styles and
+/// images only (Swagger UI's icons are inline `data:` images in its stylesheet), and
+/// no framing by other sites.
+const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
+     frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+
+/// How the HTTP application treats requests beyond its routes.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// Whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Which browser origins may call the API.
+    pub cors_origins: CorsOrigins,
+}
 
 /// The whole HTTP application: `routes` (health and every context's), the document
-/// describing them at `/openapi.json` with its browser at `/docs`, and the middleware;
-/// `trusted_proxies` decide where a request's client address is read from.
-pub fn application_router(
-    routes: Router,
-    document: utoipa::openapi::OpenApi,
-    trusted_proxies: TrustedProxies,
-) -> Router {
+/// describing them at `/openapi.json` with its browser at `/docs`, and the middleware.
+pub fn application_router(routes: Router, document: utoipa::openapi::OpenApi, settings: &HttpSettings) -> Router {
     let docs: Router = SwaggerUi::new("/docs").url("/openapi.json", document).into();
-    routes
+    let docs = docs.layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DOCS_CONTENT_SECURITY_POLICY),
+    ));
+    let router = routes
         .merge(docs)
-        .layer(Extension(Arc::new(trusted_proxies)))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(reject_oversized_bodies))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::new())
-        .layer(middleware::from_fn(problem_for_framework_errors))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(problem_for_framework_errors));
+    // Preflights are answered before the rest of the middleware sees them, but inside
+    // the observer, so that they are logged and carry a request id too.
+    let router = match settings.cors_origins.layer() {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.layer(middleware::from_fn(observe_requests)).layer(Extension(Arc::new(settings.trusted_proxies.clone())))
 }

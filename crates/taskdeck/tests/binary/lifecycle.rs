@@ -37,8 +37,8 @@ const LOGINS: usize = 12;
 async fn requests_in_flight_when_sigterm_arrives_still_get_their_answers() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut command = serve(dir.path());
-    // tower_http logs `started processing request` at debug: proof a request is in.
-    command.env("RUST_LOG", "info,tower_http=debug");
+    // Each request logs `received` at debug as it comes in: proof a request is in.
+    command.env("RUST_LOG", "info,taskdeck::request=debug");
     let server = Server::spawn(command);
     let api = server.client();
     // One account per login: more than five logins in flight for one account count as
@@ -53,7 +53,7 @@ async fn requests_in_flight_when_sigterm_arrives_still_get_their_answers() {
         let api = api.clone();
         logins.spawn(async move { api.login_form(&format!("inflight{index}@example.com"), PASSWORD).await });
     }
-    let started = |line: &str| line.contains("/api/users/login") && line.contains("started processing request");
+    let started = |line: &str| line.contains("/api/users/login") && line.contains("received");
     crate::support::eventually(Duration::from_secs(30), "every login to reach the server", || async {
         (server.log.lines().iter().filter(|line| started(line)).count() >= LOGINS).then_some(())
     })
@@ -68,10 +68,8 @@ async fn requests_in_flight_when_sigterm_arrives_still_get_their_answers() {
     let lines = log.lines();
     assert_eq!(status.code(), Some(0), "{status}:\n{}", log.text());
     let term = lines.iter().position(|line| line.contains("SIGTERM received")).expect("a SIGTERM line");
-    let finished_after = lines[term..]
-        .iter()
-        .filter(|line| line.contains("/api/users/login") && line.contains("finished processing request"))
-        .count();
+    let finished_after =
+        lines[term..].iter().filter(|line| line.contains("/api/users/login") && line.contains("answered")).count();
     assert!(finished_after >= 1, "at least one login was still running at SIGTERM:\n{}", log.text());
 }
 

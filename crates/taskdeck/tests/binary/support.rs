@@ -29,7 +29,10 @@ pub const STARTER_PROJECT: &str = "My first project";
 
 /// Variables of taskdeck's configuration, removed from every child's environment so
 /// the developer's shell cannot change what a test runs.
-const TASKDECK_VARIABLES: [&str; 9] = [
+const TASKDECK_VARIABLES: [&str; 12] = [
+    "TASKDECK_MAX_CONNECTIONS",
+    "TASKDECK_CORS_ORIGINS",
+    "TASKDECK_ADMIN_BIND",
     "TASKDECK_DATABASE_URL",
     "TASKDECK_DATABASE_POOL_SIZE",
     "TASKDECK_DATABASE_READ_POOL_SIZE",

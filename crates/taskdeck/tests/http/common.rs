@@ -127,6 +127,17 @@ pub fn assert_problem(reply: &Reply, status: StatusCode) {
     assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "no title: {reply:?}");
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "no detail: {reply:?}");
     assert_eq!(body["status"], json!(status.as_u16()), "{reply:?}");
+    assert_eq!(body["requestId"], reply.header("x-request-id"), "the problem names its request: {reply:?}");
+}
+
+/// A problem document less its `requestId`, which differs from one request to the next:
+/// for comparing the answers of two requests.
+pub fn without_request_id(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Some(members) = body.as_object_mut() {
+        members.remove("requestId");
+    }
+    body
 }
 
 /// Asserts a 422 problem naming exactly these fields.

@@ -12,6 +12,7 @@ mod hostile_text;
 mod idempotency;
 mod keys;
 mod openapi;
+mod operating;
 mod pages;
 mod projects;
 mod sessions;
