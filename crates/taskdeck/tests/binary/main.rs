@@ -6,6 +6,7 @@ mod support;
 
 mod commands;
 mod connections;
+mod docs;
 mod durability;
 mod http;
 mod idempotency;
