@@ -10,6 +10,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Chromium, or `None` (said loudly) on a machine without it; CI sets
 /// `TASKDECK_REQUIRE_CHROMIUM` so that the test cannot skip there.
+#[allow(clippy::print_stderr)] // a skip must be seen in the test output
 fn chromium() -> Option<&'static Path> {
     let path = Path::new(CHROMIUM);
     if path.exists() {
