@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::SharedString;
+use taskdeck_platform::metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS, HTTP_REQUESTS_IN_FLIGHT};
 use taskdeck_platform::trace::{self, TraceParent};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -75,24 +77,85 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().cloned();
     let route = route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
     let client = client_of(&request);
+    let method = method_label(request.method());
+    let in_flight = InFlight::enter();
     let span = tracing::info_span!(
         "request",
         request_id = id.as_str(),
         trace_id = trace.as_ref().map(TraceParent::trace_id),
         client = client.as_deref(),
-        method = %request.method(),
+        method,
         route,
     );
     span.in_scope(|| tracing::debug!(target: "taskdeck::request", "received"));
     let served = CURRENT.scope(id.clone(), trace::within(trace, next.run(request)));
     let mut response = served.instrument(span.clone()).await;
+    drop(in_flight);
     let status = response.status().as_u16();
-    let duration_ms = started.elapsed().as_secs_f64() * 1e3;
+    let elapsed = started.elapsed().as_secs_f64();
+    metrics::counter!(HTTP_REQUESTS, "route" => route.to_owned(), "method" => method, "status" => status_label(status))
+        .increment(1);
+    metrics::histogram!(HTTP_REQUEST_DURATION, "route" => route.to_owned(), "method" => method).record(elapsed);
+    // Microseconds are as fine as a log reader needs.
+    let duration_ms = (elapsed * 1e6).round() / 1e3;
     span.in_scope(|| tracing::info!(target: "taskdeck::request", status, duration_ms, "answered"));
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID, id.0);
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
+}
+
+/// Counts a request in flight while it lives: a request whose client went away is
+/// dropped mid-way and uncounted all the same.
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> Self {
+        metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT).decrement(1.0);
+    }
+}
+
+/// The methods the API knows, as labels without an allocation; any other is `other`
+/// (a client must not grow the label set).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The status codes taskdeck answers most, as labels without an allocation.
+fn status_label(status: u16) -> SharedString {
+    let common = match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        404 => "404",
+        409 => "409",
+        412 => "412",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ => return SharedString::from(status.to_string()),
+    };
+    SharedString::const_str(common)
 }
 
 /// The client's address as the limits per address see it, for the log; the peer

@@ -1,7 +1,11 @@
 //! PostgreSQL as a [`Backend`].
 
-use taskdeck_platform::outbox::RelaySignal;
+use taskdeck_kernel::StoreError;
+use taskdeck_platform::metrics::BackendGauges;
+use taskdeck_platform::outbox::{OutboxStore, RelaySignal};
+use taskdeck_platform::sql;
 use taskdeck_platform::{Backend, Migration};
+use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::outbox::forward_notifications;
@@ -27,6 +31,15 @@ impl Backend for PostgresDatabase {
 
     async fn close(&self) {
         PostgresDatabase::close(self).await;
+    }
+
+    async fn gauges(&self) -> Result<BackendGauges, StoreError> {
+        let outbox = PostgresOutbox::new(self.clone(), DEFAULT_LEASE);
+        let oldest_pending_at: Option<OffsetDateTime> = sqlx::query_scalar(sql::OUTBOX_OLDEST_PENDING)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(BackendGauges { outbox: outbox.stats().await?, oldest_pending_at, pools: self.pool_gauges() })
     }
 
     /// Every instance's commits that wrote events send a NOTIFY; this listens for them.

@@ -7,11 +7,14 @@
 //! together apply them once.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 use taskdeck_kernel::StoreError;
+use taskdeck_platform::metrics::PoolGauge;
 use taskdeck_platform::{Migration, MigrationPlanError};
 use thiserror::Error;
 
@@ -101,6 +104,8 @@ impl PostgresSettings {
 pub struct PostgresDatabase {
     pool: PgPool,
     reads: reads::ReadPool,
+    /// Transactions waiting for a connection of `pool`, for the pool metrics.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl PostgresDatabase {
@@ -147,7 +152,7 @@ impl PostgresDatabase {
                         settings.connect_timeout,
                     )
                     .map_err(PostgresSetupError::ReadPool)?;
-                    return Ok(Self { pool, reads });
+                    return Ok(Self { pool, reads, waiting: Arc::default() });
                 }
                 Err(error) if started.elapsed() + pause < settings.connect_timeout => {
                     tracing::warn!(target_db = %settings.target, %error, retry_in = ?pause, "PostgreSQL is not reachable yet");
@@ -181,7 +186,27 @@ impl PostgresDatabase {
     /// # Errors
     /// `StoreError::Backend` when no connection can be had.
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool.begin().await.map_err(StoreError::backend)
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let waited = Waited(&self.waiting);
+        let transaction = self.pool.begin().await.map_err(StoreError::backend);
+        drop(waited);
+        transaction
+    }
+
+    /// The write pool and the read pool, for the pool metrics.
+    #[must_use]
+    pub fn pool_gauges(&self) -> Vec<PoolGauge> {
+        let size = usize::try_from(self.pool.size()).unwrap_or(usize::MAX);
+        let idle = self.pool.num_idle();
+        vec![
+            PoolGauge {
+                pool: "writes",
+                idle,
+                in_use: size.saturating_sub(idle),
+                waiting: self.waiting.load(Ordering::Relaxed),
+            },
+            self.reads.gauge(),
+        ]
     }
 
     /// The pool of write transactions, the relay and one-off statements.
@@ -207,6 +232,15 @@ impl PostgresDatabase {
     pub async fn close(&self) {
         self.reads.close();
         self.pool.close().await;
+    }
+}
+
+/// Uncounts a waiter when it has its connection or gives up.
+struct Waited<'a>(&'a AtomicUsize);
+
+impl Drop for Waited<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -15,6 +15,7 @@ use deadpool::managed::{Manager, Metrics, Object, Pool, PoolError, RecycleError,
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 use taskdeck_kernel::StoreError;
+use taskdeck_platform::metrics::PoolGauge;
 
 use crate::database::{ACQUIRE_TIMEOUT, PING_AFTER_IDLE};
 
@@ -68,6 +69,16 @@ impl ReadPool {
 
     pub(crate) fn close(&self) {
         self.0.close();
+    }
+
+    pub(crate) fn gauge(&self) -> PoolGauge {
+        let status = self.0.status();
+        PoolGauge {
+            pool: "reads",
+            idle: status.available,
+            in_use: status.size.saturating_sub(status.available),
+            waiting: status.waiting,
+        }
     }
 }
 

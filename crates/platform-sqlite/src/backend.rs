@@ -1,6 +1,8 @@
 //! SQLite as a [`Backend`].
 
-use taskdeck_platform::outbox::RelaySignal;
+use taskdeck_kernel::StoreError;
+use taskdeck_platform::metrics::BackendGauges;
+use taskdeck_platform::outbox::{OutboxStore, RelaySignal};
 use taskdeck_platform::{Backend, Migration};
 use tokio::sync::watch;
 
@@ -26,6 +28,15 @@ impl Backend for SqliteDatabase {
 
     async fn close(&self) {
         SqliteDatabase::close(self).await;
+    }
+
+    async fn gauges(&self) -> Result<BackendGauges, StoreError> {
+        let outbox = SqliteOutbox::new(self.clone());
+        Ok(BackendGauges {
+            outbox: outbox.stats().await?,
+            oldest_pending_at: outbox.oldest_pending_at()?,
+            pools: self.pool_gauges(),
+        })
     }
 
     /// Another process on the same file (a `taskdeck` command, say) cannot announce its

@@ -13,7 +13,7 @@
 //! connections of their own and never wait for writes.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use taskdeck_kernel::StoreError;
 use taskdeck_platform::Migration;
+use taskdeck_platform::metrics::PoolGauge;
 use thiserror::Error;
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
@@ -106,6 +107,9 @@ struct Shared {
     checkpoint_running: AtomicBool,
     /// Opened by the first checkpoint.
     checkpointer: StdMutex<Option<Connection>>,
+    /// For the pool metrics: readers lent out, and writers queued for the writer.
+    readers_in_use: AtomicUsize,
+    writers_waiting: AtomicUsize,
 }
 
 impl SqliteDatabase {
@@ -138,6 +142,8 @@ impl SqliteDatabase {
                 commits_since_checkpoint: AtomicU64::new(0),
                 checkpoint_running: AtomicBool::new(false),
                 checkpointer: StdMutex::new(None),
+                readers_in_use: AtomicUsize::new(0),
+                writers_waiting: AtomicUsize::new(0),
             }),
         })
     }
@@ -155,6 +161,29 @@ impl SqliteDatabase {
         migrations::apply(transaction.connection(), &plan)?;
         transaction.commit().map_err(MigrationError::Store)?;
         Ok(())
+    }
+
+    /// The writer connection and the readers, for the pool metrics.
+    #[must_use]
+    pub fn pool_gauges(&self) -> Vec<PoolGauge> {
+        let shared = &self.shared;
+        let writing = usize::from(shared.writer.try_lock().is_err());
+        let idle_readers = shared.idle_readers.lock().map_or(0, |idle| idle.len());
+        vec![
+            PoolGauge {
+                pool: "writer",
+                idle: 1 - writing,
+                in_use: writing,
+                waiting: shared.writers_waiting.load(Ordering::Relaxed),
+            },
+            // Readers never wait: one is opened when none is idle.
+            PoolGauge {
+                pool: "readers",
+                idle: idle_readers,
+                in_use: shared.readers_in_use.load(Ordering::Relaxed),
+                waiting: 0,
+            },
+        ]
     }
 
     /// Runs `query` on a read connection. It sees the last committed state and never
@@ -178,7 +207,10 @@ impl SqliteDatabase {
     /// `StoreError::Backend` when the database is closed, or another process holds the
     /// write lock for longer than the busy timeout.
     pub async fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
-        let writer = Arc::clone(&self.shared.writer).lock_owned().await;
+        let writer = {
+            let _queued = Counted::new(&self.shared.writers_waiting);
+            Arc::clone(&self.shared.writer).lock_owned().await
+        };
         let mut connection = OwnedMutexGuard::try_map(writer, Option::as_mut).map_err(|_| closed())?;
         if !connection.is_autocommit() {
             // Only a failed rollback leaves a transaction behind; end it before the next.
@@ -234,13 +266,16 @@ impl Shared {
             return Err(closed());
         }
         let idle = self.idle_readers.lock().ok().and_then(|mut idle| idle.pop());
-        match idle {
-            Some(connection) => Ok(connection),
-            None => open_reader(&self.path).map_err(StoreError::backend),
-        }
+        let connection = match idle {
+            Some(connection) => connection,
+            None => open_reader(&self.path).map_err(StoreError::backend)?,
+        };
+        self.readers_in_use.fetch_add(1, Ordering::Relaxed);
+        Ok(connection)
     }
 
     fn return_reader(&self, connection: Connection) {
+        self.readers_in_use.fetch_sub(1, Ordering::Relaxed);
         if self.closed.load(Ordering::Acquire) || !connection.is_autocommit() {
             return;
         }
@@ -311,6 +346,22 @@ impl Shared {
             tracing::debug!("the WAL could not be emptied this time: another process holds it");
         }
         Ok(())
+    }
+}
+
+/// Counts itself in a gauge while it lives (a waiter that gives up is uncounted too).
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

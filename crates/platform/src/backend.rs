@@ -4,11 +4,13 @@
 
 use std::future::Future;
 
+use taskdeck_kernel::StoreError;
 use tokio::sync::watch;
 
 use crate::BoxFuture;
 use crate::auth::SigningKeyStore;
 use crate::idempotency::IdempotencyStore;
+use crate::metrics::BackendGauges;
 use crate::migrations::Migration;
 use crate::outbox::{OutboxStore, RelaySignal};
 use crate::settings::SettingsStore;
@@ -40,6 +42,12 @@ pub trait Backend: SettingsStore + SigningKeyStore + IdempotencyStore + Clone + 
     /// Whether the database answers a trivial query.
     fn is_reachable(&self) -> impl Future<Output = bool> + Send;
 
+    /// The outbox's counts and the pools' connections, for the metrics.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` when the outbox cannot be read.
+    fn gauges(&self) -> impl Future<Output = Result<BackendGauges, StoreError>> + Send;
+
     /// Closes every connection; later reads and writes fail.
     fn close(&self) -> impl Future<Output = ()> + Send;
 
@@ -57,10 +65,15 @@ pub trait Backend: SettingsStore + SigningKeyStore + IdempotencyStore + Clone + 
 /// the HTTP layer knowing the backend.
 pub trait DatabaseProbe: Send + Sync {
     fn is_reachable(&self) -> BoxFuture<'_, bool>;
+    fn gauges(&self) -> BoxFuture<'_, Result<BackendGauges, StoreError>>;
 }
 
 impl<B: Backend> DatabaseProbe for B {
     fn is_reachable(&self) -> BoxFuture<'_, bool> {
         Box::pin(Backend::is_reachable(self))
+    }
+
+    fn gauges(&self) -> BoxFuture<'_, Result<BackendGauges, StoreError>> {
+        Box::pin(Backend::gauges(self))
     }
 }

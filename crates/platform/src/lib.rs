@@ -12,6 +12,7 @@ pub mod backend;
 pub mod constraints;
 pub mod cursor;
 pub mod idempotency;
+pub mod metrics;
 pub mod migrations;
 pub mod module;
 pub mod outbox;

@@ -17,6 +17,10 @@ pub const OUTBOX_STATS: &str = "SELECT COUNT(*) FILTER (WHERE dead_at IS NULL) A
             COUNT(*) FILTER (WHERE dead_at IS NOT NULL) AS dead
      FROM outbox";
 
+/// When the oldest pending event occurred (none: no row).
+pub const OUTBOX_OLDEST_PENDING: &str =
+    "SELECT occurred_at FROM outbox WHERE dead_at IS NULL ORDER BY sequence LIMIT 1";
+
 /// Every signing key.
 pub const SIGNING_KEYS: &str = "SELECT kid, private_key, public_key, created_at, superseded_at FROM signing_keys";
 

@@ -97,6 +97,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TASKDECK_BIND", default_value = "127.0.0.1:8000")]
     pub bind: SocketAddr,
 
+    /// A second listener for operators, serving `/metrics` (Prometheus text format),
+    /// `/health` and `/ready`; e.g. `127.0.0.1:9000`. Unset: no metrics are kept.
+    #[arg(long, env = "TASKDECK_ADMIN_BIND")]
+    pub admin_bind: Option<SocketAddr>,
+
     /// Sign HS256 with this secret (at least 32 characters) instead of Ed25519 keys;
     /// the JWK set is then empty. When neither this nor a key file is given, an
     /// Ed25519 key is generated once and kept in the database.

@@ -115,6 +115,8 @@ type BackgroundTask = Arc<dyn Fn(watch::Receiver<bool>) -> BoxFuture<'static, ()
 /// the watch over sessions revoked on other instances.
 pub struct Application {
     pub router: Router,
+    /// The database's readiness and gauges, for the admin listener.
+    pub probe: Arc<dyn DatabaseProbe>,
     relay: Arc<dyn DeliverEvents>,
     background: Vec<BackgroundTask>,
     authority: Arc<JwtAuthority>,
@@ -192,7 +194,7 @@ pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::
     background.push(purge_idempotency_keys(idempotency.clone()));
     let platform = Platform { authority, sessions, clock, outbox, cursors, idempotency };
     let probe: Arc<dyn DatabaseProbe> = Arc::new(backend.clone());
-    let mut routes: OpenApiRouter = http::health_routes().with_state(probe);
+    let mut routes: OpenApiRouter = http::health_routes().with_state(Arc::clone(&probe));
     let mut handlers = Vec::new();
     for context in contexts::<B>(settings) {
         let mounted = context
@@ -216,6 +218,7 @@ pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::
                 cors_origins: settings.cors_origins.clone(),
             },
         ),
+        probe,
         relay: Arc::new(relay),
         background,
         authority: platform.authority,

@@ -85,6 +85,20 @@ fn unix_millis(instant: OffsetDateTime) -> i64 {
     i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+impl SqliteOutbox {
+    /// When the oldest pending event occurred, if one is pending.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` when the outbox cannot be read.
+    pub fn oldest_pending_at(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        self.database.read(|connection| {
+            let mut statement = connection.prepare_cached(sql::OUTBOX_OLDEST_PENDING)?;
+            let mut rows = statement.query([])?;
+            rows.next()?.map(|row| row.get::<_, Timestamp>(0).map(|Timestamp(at)| at)).transpose()
+        })
+    }
+}
+
 impl OutboxStore for SqliteOutbox {
     async fn next_batch(&self, limit: i64, now: OffsetDateTime) -> Result<Vec<PendingEvent>, StoreError> {
         // The oldest live event of each aggregate, if its retry time has come.

@@ -1,5 +1,6 @@
 //! `taskdeck serve`: the HTTP API and the outbox relay, until SIGTERM or Ctrl-C.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,10 +10,20 @@ use tokio::sync::watch;
 use super::open_database;
 use crate::cli::ServeArgs;
 use crate::composition::Settings;
+use crate::http::admin;
 use crate::http::server::{self, ConnectionLimits};
 
 /// How long the relay may take to finish its current pass after the server stopped.
 const RELAY_GRACE: Duration = Duration::from_secs(10);
+
+/// The admin listener serves a few operators and their scrapers.
+const ADMIN_LIMITS: ConnectionLimits = ConnectionLimits {
+    max_connections: 64,
+    header_timeout: Duration::from_secs(10),
+    idle_timeout: Duration::from_secs(60),
+    max_header_bytes: 8 * 1024,
+    shutdown_deadline: Duration::from_secs(5),
+};
 
 /// # Errors
 /// On bad configuration (database, port) or a server failure.
@@ -20,6 +31,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Bind first: a taken port is reported before anything touches the database.
     let listener = TcpListener::bind(args.bind).await.with_context(|| format!("cannot listen on {}", args.bind))?;
     let address = listener.local_addr().context("cannot read the bound address")?;
+    let admin_listener = match args.admin_bind {
+        Some(bind) => Some(TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind} (admin)"))?),
+        None => None,
+    };
+    // Before anything records: what is recorded without a recorder is lost.
+    let metrics = admin_listener.as_ref().map(|_| admin::install_recorder()).transpose()?;
     let database = open_database(&args.database).await?;
     let settings = Settings {
         jwt_secret: args.jwt_secret,
@@ -43,8 +60,28 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (stop_relay, relay_stopped) = watch::channel(false);
     let background = application.spawn_background(relay_stopped);
 
+    let (stop_admin, admin_stopped) = watch::channel(false);
+    let admin = match (admin_listener, metrics) {
+        (Some(admin_listener), Some(handle)) => {
+            let admin_address = admin_listener.local_addr().context("cannot read the bound admin address")?;
+            let router = admin::router(handle.clone(), Arc::clone(&application.probe), Vec::new());
+            let mut stopped = admin_stopped.clone();
+            let stopping = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            tokio::spawn(admin::upkeep(handle, admin_stopped));
+            tracing::info!("admin listener at http://{admin_address}");
+            Some(tokio::spawn(server::serve(admin_listener, router, ADMIN_LIMITS, stopping)))
+        }
+        _ => None,
+    };
+
     tracing::info!("listening on http://{address}");
     server::serve(listener, application.router.clone(), limits, shutdown).await;
+    let _ = stop_admin.send(true);
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
 
     tracing::info!("in-flight requests finished; stopping the outbox relay");
     let _ = stop_relay.send(true);

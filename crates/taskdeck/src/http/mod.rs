@@ -2,6 +2,7 @@
 //! its browser, and the middleware every request passes through; and the server that
 //! accepts connections for it.
 
+pub mod admin;
 mod cors;
 mod health;
 pub mod openapi;
