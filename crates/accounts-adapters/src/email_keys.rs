@@ -59,7 +59,7 @@ impl EmailKeyRewrite {
 /// account registered first (then the smaller id) gets it, unless an account holds it
 /// already; the others are kept under their former key.
 pub(crate) fn plan(mut rows: Vec<StoredKey>) -> Rewriting {
-    rows.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    rows.sort_by_key(|row| (row.created_at, row.id));
     let canonical: Vec<String> = rows.iter().map(|row| EmailAddress::canonical_form(&row.email)).collect();
     let mut taken: HashSet<&str> =
         rows.iter().zip(&canonical).filter(|(row, key)| row.key == **key).map(|(_, key)| key.as_str()).collect();
