@@ -1,8 +1,9 @@
 //! Adapters of the accounts context: the user repository and read model on each
 //! backend (cargo features `sqlite` and `postgres`), the argon2id password hasher, the
-//! JWT token issuer, the HTTP routes under `/api/users`, and [`Accounts`], the context
-//! module the binary mounts.
+//! JWT token issuer, the HTTP routes under `/api/users`, the rewrite of stored email
+//! keys, and [`Accounts`], the context module the binary mounts.
 
+mod email_keys;
 pub mod hasher;
 pub mod http;
 mod live_sessions;
@@ -15,6 +16,7 @@ mod sql;
 pub mod sqlite;
 pub mod tokens;
 
+pub use email_keys::EmailKeyRewrite;
 pub use hasher::Argon2Hasher;
 pub use live_sessions::LiveSessions;
 pub use module::{Accounts, AccountsBackend, OwnedProjectsFactory};

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use taskdeck_accounts::application::{AccountQueries, AccountsStore};
+use taskdeck_kernel::StoreError;
 use taskdeck_platform::outbox::OutboxWriter;
-use taskdeck_platform::{Backend, ContextModule, Migration, MountError, Mounted, Platform};
+use taskdeck_platform::{Backend, BoxFuture, ContextModule, Migration, MountError, Mounted, Platform};
 use taskdeck_platform_http::{AddressRate, AddressRateLimiter, Shared};
 
 use crate::http::{self, AccountsState, OwnedProjects};
 use crate::tokens::OpaqueRefreshTokens;
-use crate::{Argon2Hasher, JwtTokens};
+use crate::{Argon2Hasher, EmailKeyRewrite, JwtTokens};
 
 /// A backend the accounts context can store its users in.
 pub trait AccountsBackend: Backend {
@@ -22,6 +23,15 @@ pub trait AccountsBackend: Backend {
 
     /// The repository and read model, writing events through `outbox`.
     fn accounts_store(&self, outbox: &OutboxWriter) -> Self::Store;
+
+    /// Rewrites every stored email key into its address's canonical form if a
+    /// migration asked for it, in one transaction that takes the request away
+    /// (`crate::email_keys`); an instance starting meanwhile waits for it and finds
+    /// nothing left to do.
+    ///
+    /// # Errors
+    /// `StoreError::Backend` when the database fails; nothing is rewritten then.
+    fn rewrite_email_keys(&self) -> impl Future<Output = Result<EmailKeyRewrite, StoreError>> + Send;
 }
 
 /// Supplies the account page's project list from outside this context (accounts never
@@ -76,6 +86,13 @@ impl<B: AccountsBackend> ContextModule<B> for Accounts<B> {
 
     fn migrations(&self) -> &'static [Migration] {
         B::MIGRATIONS
+    }
+
+    fn migrate_data<'a>(&'a self, backend: &'a B) -> BoxFuture<'a, Result<(), MountError>> {
+        Box::pin(async move {
+            backend.rewrite_email_keys().await?.log();
+            Ok(())
+        })
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {

@@ -15,6 +15,7 @@ use taskdeck_platform::outbox::OutboxWriter;
 use taskdeck_platform_postgres::{PostgresDatabase, PostgresStore, PostgresUnitOfWork, write_error};
 use time::OffsetDateTime;
 
+use crate::email_keys::{self, EmailKeyRewrite, StoredKey};
 use crate::module::AccountsBackend;
 use crate::rows::{LoginThrottleRow, SessionListRow, SessionRow, UserRow, throttle_values};
 use crate::sql;
@@ -28,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "login throttles",
         sql: include_str!("../migrations/postgres/0007_login_throttles.sql"),
     },
+    Migration {
+        version: 11,
+        description: "email key rewrites",
+        sql: include_str!("../migrations/postgres/0011_email_key_rewrites.sql"),
+    },
 ];
 
 impl AccountsBackend for PostgresDatabase {
@@ -37,6 +43,49 @@ impl AccountsBackend for PostgresDatabase {
 
     fn accounts_store(&self, outbox: &OutboxWriter) -> PostgresAccounts {
         PostgresAccounts { store: PostgresStore::new(self.clone(), outbox.clone()) }
+    }
+
+    async fn rewrite_email_keys(&self) -> Result<EmailKeyRewrite, StoreError> {
+        let mut transaction = self.begin().await?;
+        // Another instance deleting the request first holds its row until it commits;
+        // this one then deletes nothing and has nothing to do.
+        let asked = sqlx::query(sql::TAKE_EMAIL_KEY_REWRITES)
+            .execute(&mut *transaction)
+            .await
+            .map_err(StoreError::backend)?
+            .rows_affected();
+        if asked == 0 {
+            return Ok(EmailKeyRewrite::default());
+        }
+        let rows = sqlx::query(sql::STORED_EMAIL_KEYS)
+            .fetch_all(&mut *transaction)
+            .await
+            .map_err(StoreError::backend)?
+            .iter()
+            .map(|row| {
+                Ok(StoredKey {
+                    id: row.try_get("id")?,
+                    email: row.try_get("email")?,
+                    key: row.try_get("email_normalized")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(StoreError::backend)?;
+        let mut rewriting = email_keys::plan(rows);
+        while let Some((id, key)) = rewriting.next_rewrite() {
+            let written = sqlx::query(sql::REWRITE_EMAIL_KEY)
+                .bind(&key)
+                .bind(id)
+                .execute(&mut *transaction)
+                .await
+                .map_err(StoreError::backend)?
+                .rows_affected()
+                == 1;
+            rewriting.record(id, key, written);
+        }
+        transaction.commit().await.map_err(StoreError::backend)?;
+        Ok(rewriting.finish())
     }
 }
 
@@ -403,4 +452,31 @@ mod tests {
     }
 
     taskdeck_accounts::accounts_store_contract!(fresh_store);
+
+    #[tokio::test]
+    async fn the_email_keys_of_v1_accounts_are_rewritten_once_into_their_canonical_form() {
+        let Some(test) = TestDatabase::new(TestBackend::Postgres).await else { return };
+        let mut settings = PostgresSettings::from_url(test.url()).expect("testkit's URL");
+        settings.pool_size = 4;
+        let database = PostgresDatabase::connect(&settings).await.expect("the test server answers");
+        database.migrate(&[MIGRATIONS]).await.expect("the accounts tables");
+        for (id, email, key, created_at) in email_keys::scenario::v1_rows() {
+            sqlx::query(sql::INSERT_USER)
+                .bind(id)
+                .bind(email)
+                .bind(key)
+                .bind("hash")
+                .bind(created_at)
+                .execute(database.pool())
+                .await
+                .expect("a v1 row");
+        }
+        // Two instances starting together: one rewrites, the other waits and finds
+        // nothing left to do.
+        let (first, second) = tokio::join!(database.rewrite_email_keys(), database.rewrite_email_keys());
+        let (first, second) = (first.expect("rewrite"), second.expect("rewrite"));
+        let (report, idle) = if first.rewritten.is_empty() { (second, first) } else { (first, second) };
+        assert_eq!(idle, EmailKeyRewrite::default());
+        email_keys::scenario::check(&database, report).await;
+    }
 }

@@ -141,8 +141,21 @@ pub(crate) const FORGET_LOGIN_THROTTLES: &str = "DELETE FROM login_throttles WHE
 pub(crate) const FORGET_LOGIN_THROTTLES_SKIP_LOCKED: &str = "DELETE FROM login_throttles WHERE key IN
      (SELECT key FROM login_throttles WHERE window_started_at < $1 LIMIT 100 FOR UPDATE SKIP LOCKED)";
 
+/// Takes the request of a migration for an email key rewrite; `0` rows: none pending
+/// (or another instance has just done it).
+pub(crate) const TAKE_EMAIL_KEY_REWRITES: &str = "DELETE FROM email_key_rewrites";
+
+pub(crate) const STORED_EMAIL_KEYS: &str = "SELECT id, email, email_normalized, created_at FROM users";
+
+/// Guarded by the key itself: a key some row holds is never written twice.
+pub(crate) const REWRITE_EMAIL_KEY: &str = "UPDATE users SET email_normalized = $1
+     WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM users WHERE email_normalized = $1)";
+
 #[cfg(all(test, feature = "sqlite"))]
 pub(crate) const ALL: &[&str] = &[
+    TAKE_EMAIL_KEY_REWRITES,
+    STORED_EMAIL_KEYS,
+    REWRITE_EMAIL_KEY,
     CREDENTIALS,
     PROFILE,
     USER,

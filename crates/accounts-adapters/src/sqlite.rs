@@ -1,6 +1,6 @@
 //! The accounts ports on SQLite.
 
-use rusqlite::{OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 use taskdeck_accounts::application::{
     AccountQueries, AccountsStore, AccountsTransaction, Credentials, SessionView, UserProfile, UserStoreError,
 };
@@ -15,6 +15,7 @@ use taskdeck_platform_sqlite::{
 };
 use time::OffsetDateTime;
 
+use crate::email_keys::{self, EmailKeyRewrite, Rewriting, StoredKey};
 use crate::module::AccountsBackend;
 use crate::rows::{LoginThrottleRow, SessionListRow, SessionRow, UserRow, throttle_values};
 use crate::sql;
@@ -28,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "login throttles",
         sql: include_str!("../migrations/sqlite/0007_login_throttles.sql"),
     },
+    Migration {
+        version: 11,
+        description: "email key rewrites",
+        sql: include_str!("../migrations/sqlite/0011_email_key_rewrites.sql"),
+    },
 ];
 
 impl AccountsBackend for SqliteDatabase {
@@ -38,6 +44,40 @@ impl AccountsBackend for SqliteDatabase {
     fn accounts_store(&self, outbox: &OutboxWriter) -> SqliteAccounts {
         SqliteAccounts { store: SqliteStore::new(self.clone(), outbox.clone()) }
     }
+
+    async fn rewrite_email_keys(&self) -> Result<EmailKeyRewrite, StoreError> {
+        // One write transaction: another process's start waits for the write lock.
+        let transaction = self.begin_write().await?;
+        let connection = transaction.connection();
+        let rewriting = rewrite_email_keys(connection).map_err(StoreError::backend)?;
+        let report = rewriting.map(Rewriting::finish).unwrap_or_default();
+        transaction.commit()?;
+        Ok(report)
+    }
+}
+
+/// The rewrite of the email keys, if a migration asked for one.
+fn rewrite_email_keys(connection: &Connection) -> rusqlite::Result<Option<Rewriting>> {
+    if connection.execute(sql::TAKE_EMAIL_KEY_REWRITES, [])? == 0 {
+        return Ok(None);
+    }
+    let rows = connection
+        .prepare(sql::STORED_EMAIL_KEYS)?
+        .query_map([], |row| {
+            Ok(StoredKey {
+                id: row.get("id")?,
+                email: row.get("email")?,
+                key: row.get("email_normalized")?,
+                created_at: row.get::<_, Timestamp>("created_at")?.0,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut rewriting = email_keys::plan(rows);
+    while let Some((id, key)) = rewriting.next_rewrite() {
+        let written = connection.execute(sql::REWRITE_EMAIL_KEY, (&key, id))? == 1;
+        rewriting.record(id, key, written);
+    }
+    Ok(Some(rewriting))
 }
 
 /// User accounts in the SQLite database.
@@ -369,11 +409,7 @@ impl AccountsTransaction for SqliteAccountsTransaction {
     }
 }
 
-fn insert_refresh_token(
-    connection: &rusqlite::Connection,
-    digest: &RefreshDigest,
-    session: SessionId,
-) -> Result<(), StoreError> {
+fn insert_refresh_token(connection: &Connection, digest: &RefreshDigest, session: SessionId) -> Result<(), StoreError> {
     connection
         .execute_cached(sql::INSERT_REFRESH_TOKEN, (&digest.as_bytes()[..], session.as_uuid()))
         .map_err(|error| StoreError::from(write_error(error)))?;
@@ -410,6 +446,22 @@ mod tests {
     }
 
     taskdeck_accounts::accounts_store_contract!(fresh_store);
+
+    #[tokio::test]
+    async fn the_email_keys_of_v1_accounts_are_rewritten_once_into_their_canonical_form() {
+        let (database, _test) = migrated().await;
+        database
+            .write(|connection| {
+                for (id, email, key, created_at) in email_keys::scenario::v1_rows() {
+                    connection.execute(sql::INSERT_USER, (id, email, key, "hash", Timestamp(created_at)))?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("v1's rows");
+        let report = database.rewrite_email_keys().await.expect("rewrite");
+        email_keys::scenario::check(&database, report).await;
+    }
 
     #[tokio::test]
     async fn the_statements_shared_with_postgres_number_their_parameters_in_order() {

@@ -121,3 +121,27 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_key_is_accepted_exactly_when_it_is_1_to_255_visible_ascii_characters_and_kept_as_sent(
+            raw in prop_oneof![any::<String>(), "[!-~]{0,260}", "[!-~]{1,20}[ \\t\\u{0}\\u{7f}\\u{e9}\\u{202e}\\u{200b}][!-~]{0,20}"],
+        ) {
+            let visible = !raw.is_empty() && raw.len() <= MAX_KEY_LEN && raw.bytes().all(|byte| byte.is_ascii_graphic());
+            match IdempotencyKey::parse(&raw) {
+                Ok(key) => {
+                    prop_assert!(visible, "{:?}", raw);
+                    prop_assert_eq!(key.as_str(), raw.as_str());
+                    prop_assert_eq!(IdempotencyKey::parse(key.as_str()), Ok(key.clone()));
+                }
+                Err(_) => prop_assert!(!visible, "{:?}", raw),
+            }
+        }
+    }
+}

@@ -121,3 +121,66 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn cursors() -> PageCursors {
+        PageCursors::new(b"installation key").unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn a_genuine_cursor_opens_to_what_was_sealed(
+            scope in prop::collection::vec(any::<u8>(), 0..40),
+            payload in prop::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let cursor = cursors().seal(&scope, &payload);
+            prop_assert!(cursor.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'), "{}", cursor);
+            prop_assert_eq!(cursors().open(&scope, &cursor), Ok(payload));
+        }
+
+        #[test]
+        fn a_tampered_cursor_is_refused(
+            scope in prop::collection::vec(any::<u8>(), 0..40),
+            payload in prop::collection::vec(any::<u8>(), 0..300),
+            at in any::<prop::sample::Index>(),
+            flip in 1..=255_u8,
+        ) {
+            let mut bytes = URL_SAFE_NO_PAD.decode(cursors().seal(&scope, &payload)).unwrap();
+            let index = at.index(bytes.len());
+            bytes[index] ^= flip;
+            prop_assert_eq!(cursors().open(&scope, &URL_SAFE_NO_PAD.encode(&bytes)), Err(InvalidCursor));
+        }
+
+        #[test]
+        fn a_truncated_or_extended_cursor_is_refused(
+            scope in prop::collection::vec(any::<u8>(), 0..40),
+            payload in prop::collection::vec(any::<u8>(), 0..300),
+            keep in any::<prop::sample::Index>(),
+            extra in prop::collection::vec(any::<u8>(), 1..8),
+        ) {
+            let bytes = URL_SAFE_NO_PAD.decode(cursors().seal(&scope, &payload)).unwrap();
+            let truncated = &bytes[..keep.index(bytes.len())];
+            prop_assert_eq!(cursors().open(&scope, &URL_SAFE_NO_PAD.encode(truncated)), Err(InvalidCursor));
+            let cursor = cursors().seal(&scope, &payload);
+            // Cut at any character: what is left is either no base64 or another MAC's input.
+            for end in 0..cursor.len() {
+                prop_assert_eq!(cursors().open(&scope, &cursor[..end]), Err(InvalidCursor), "{} of {}", end, cursor.len());
+            }
+            let extended = [bytes.as_slice(), extra.as_slice()].concat();
+            prop_assert_eq!(cursors().open(&scope, &URL_SAFE_NO_PAD.encode(extended)), Err(InvalidCursor));
+        }
+
+        #[test]
+        fn any_text_that_is_no_cursor_is_refused_without_panicking(
+            scope in prop::collection::vec(any::<u8>(), 0..40),
+            text in prop_oneof![any::<String>(), "[A-Za-z0-9_-]{0,64}", "[A-Za-z0-9_-]{2040,2060}"],
+        ) {
+            prop_assert_eq!(cursors().open(&scope, &text), Err(InvalidCursor));
+        }
+    }
+}

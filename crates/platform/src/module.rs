@@ -7,6 +7,7 @@ use std::sync::Arc;
 use taskdeck_kernel::Clock;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::BoxFuture;
 use crate::auth::{Authenticator, JwtAuthority, SessionCheck};
 use crate::backend::Backend;
 use crate::cursor::PageCursors;
@@ -68,6 +69,18 @@ pub trait ContextModule<B: Backend>: Send + Sync {
 
     /// The migrations that create and evolve this context's tables on `B`.
     fn migrations(&self) -> &'static [Migration];
+
+    /// Finishes, on a migrated `backend`, what a migration asked for and SQL cannot
+    /// do (rewriting stored values with the domain's own rules, say). It runs after
+    /// every migration, on every start, before anything is served: it must do nothing
+    /// when nothing was asked for, and must be safe with instances starting together.
+    ///
+    /// # Errors
+    /// When the database fails; the start fails with it, and the next start tries again.
+    fn migrate_data<'a>(&'a self, backend: &'a B) -> BoxFuture<'a, Result<(), MountError>> {
+        let _ = backend;
+        Box::pin(std::future::ready(Ok(())))
+    }
 
     /// The OpenAPI description of the context's routes, without mounting anything
     /// (for `taskdeck openapi`).

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use taskdeck_kernel::StoreError;
 use taskdeck_platform::auth::StoredKey;
 use taskdeck_platform::outbox::{OutboxStats, OutboxStore};
@@ -94,6 +93,6 @@ pub async fn open(config: &DatabaseConfig) -> anyhow::Result<Arc<dyn Installatio
 }
 
 async fn migrated<B: Supported>(backend: B) -> anyhow::Result<Arc<dyn Installation>> {
-    backend.migrate(&composition::migrations::<B>()).await.context("cannot migrate the database")?;
+    composition::migrate(&backend).await?;
     Ok(Arc::new(backend))
 }

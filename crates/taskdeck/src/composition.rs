@@ -50,6 +50,23 @@ pub fn migrations<B: Supported>() -> Vec<&'static [Migration]> {
     contexts::<B>(&Settings::default()).iter().map(|context| context.migrations()).collect()
 }
 
+/// Applies the migrations `backend` lacks, then lets each context finish what they
+/// asked of its data.
+///
+/// # Errors
+/// For a failed migration, or a context that could not finish its data.
+pub async fn migrate<B: Supported>(backend: &B) -> anyhow::Result<()> {
+    backend.migrate(&migrations::<B>()).await.context("cannot migrate the database")?;
+    for context in contexts::<B>(&Settings::default()) {
+        context
+            .migrate_data(backend)
+            .await
+            .map_err(|error| anyhow!(error))
+            .with_context(|| format!("cannot migrate the data of the {} context", context.name()))?;
+    }
+    Ok(())
+}
+
 /// The OpenAPI document of the whole API on backend `B`, without a database.
 #[must_use]
 pub fn openapi<B: Supported>() -> utoipa::openapi::OpenApi {

@@ -19,7 +19,11 @@ use super::OwnedProject;
 pub struct RegisterRequest {
     /// Trimmed; one `@`, a non-empty local part, a domain with a dot, at most 254
     /// characters, no spaces, control or format characters (zero-width,
-    /// bidirectional overrides). Unique regardless of case.
+    /// bidirectional overrides); the rules hold both as typed and after NFKC
+    /// normalisation (a fullwidth `＠` is a second `@`). Kept as typed, compared after
+    /// NFKC and Unicode case folding: `Bob@Example.com`, `bob@example.com` and
+    /// `ｂｏｂ@example.com` are one address, as are `josé` composed and decomposed, and
+    /// `straße` and `STRASSE`.
     pub email: String,
     /// 8 to 128 characters.
     #[schema(min_length = 8, max_length = 128)]
@@ -51,6 +55,8 @@ impl RegisterRequest {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"email": "robert@example.com"}))]
 pub struct ChangeEmailRequest {
+    /// The rules of registration. The same address in another spelling (case, Unicode
+    /// form) changes how it is shown and nothing else.
     pub email: String,
 }
 
@@ -94,7 +100,8 @@ pub struct EraseAccountRequest {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"email": "test@email.com", "password": "password"}))]
 pub struct LoginJson {
-    /// The account's email address (`username` is accepted too, as in the form).
+    /// The account's email address (`username` is accepted too, as in the form), in
+    /// any spelling: compared after NFKC and Unicode case folding.
     #[serde(alias = "username")]
     pub email: Option<String>,
     pub password: Option<String>,
@@ -108,6 +115,7 @@ pub struct LoginJson {
 #[schema(example = json!({"id": "0b7e4c5e-7f5a-4c8e-9d35-3f1f4b0c6a1d", "email": "bob@example.com"}))]
 pub struct UserResponse {
     pub id: Uuid,
+    /// The address as it was typed at registration or at the last change.
     pub email: String,
 }
 

@@ -50,7 +50,8 @@ use super::login_form::{LoginForm, TokenRequest};
             (`invalid-idempotency-key`); or a trusted proxy's `X-Forwarded-For` names no \
             address where the client's should be (`malformed-forwarded-for`)", body = Problem,
             content_type = "application/problem+json"),
-        (status = 409, description = "The email address is already registered (in any letter case); or a \
+        (status = 409, description = "The email address is already registered (in any letter case or \
+            Unicode form: compared after NFKC and case folding); or a \
             request with the same Idempotency-Key is still running (`idempotency-key-in-use`)", body = Problem,
             content_type = "application/problem+json"),
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),

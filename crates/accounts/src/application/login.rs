@@ -67,7 +67,9 @@ pub async fn log_in<T: TokenIssuer, R: RefreshTokens>(
 ) -> Result<Grant, LoginError> {
     let key = ThrottleKey::for_login(&request.email);
     let admission = admit(store, clock, key).await?;
-    let credentials = match EmailAddress::parse(&request.email) {
+    // Looked up under the rules stored addresses are held to (v1's), not the stricter
+    // ones of registration: every account v1 accepted stays reachable.
+    let credentials = match EmailAddress::restore(&request.email) {
         Ok(email) => store.credentials(&email).await?,
         Err(_) => None,
     };

@@ -10,6 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use taskdeck_kernel::EmailAddress;
 use time::OffsetDateTime;
 
 /// Failed logins allowed per address within one window.
@@ -17,17 +18,22 @@ pub const MAX_FAILURES: u32 = 5;
 /// How long a window lasts from its first failed login.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// Whom a throttle counts for: the SHA-256 of the address as typed, trimmed and
-/// lowercased like a registered address. Unknown and malformed addresses get a key
-/// alike, so a refusal reveals nothing about which accounts exist; and the stored
-/// throttles name no address, so erasing an account leaves none behind.
+/// Whom a throttle counts for: the SHA-256 of the address in the canonical form that
+/// names accounts ([`EmailAddress::canonical_form`]), so that no other spelling of an
+/// address (letter case, composed or decomposed accents, fullwidth letters) gets
+/// attempts of its own. Unknown and malformed addresses get a key alike, so a refusal
+/// reveals nothing about which accounts exist; and the stored throttles name no
+/// address, so erasing an account leaves none behind.
+///
+/// Throttles counted before the canonical form (v1: lower case only) are keyed
+/// differently and so forgotten: at most one window's failures, once.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ThrottleKey([u8; 32]);
 
 impl ThrottleKey {
     #[must_use]
     pub fn for_login(email: &str) -> Self {
-        Self(Sha256::digest(email.trim().to_lowercase().as_bytes()).into())
+        Self(Sha256::digest(EmailAddress::canonical_form(email).as_bytes()).into())
     }
 
     #[must_use]
@@ -157,6 +163,15 @@ mod tests {
     }
 
     #[test]
+    fn every_spelling_of_one_address_counts_against_one_throttle() {
+        let key = ThrottleKey::for_login("jos\u{e9}@example.com");
+        for spelling in ["jose\u{301}@example.com", "JOS\u{c9}@EXAMPLE.COM", "ｊｏｓ\u{e9}@example.com"] {
+            assert_eq!(ThrottleKey::for_login(spelling), key, "{spelling:?}");
+        }
+        assert_eq!(ThrottleKey::for_login("STRASSE@example.de"), ThrottleKey::for_login("stra\u{df}e@example.de"));
+    }
+
+    #[test]
     fn five_failures_within_the_window_close_it_until_the_window_has_passed() {
         let mut throttle = throttle();
         for minute in 0..5 {
@@ -205,5 +220,23 @@ mod tests {
         throttle.admit(NOW + WINDOW).unwrap();
         throttle.succeeded(old);
         assert_eq!(throttle.state().failures, 1, "the new window's failure stays");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use unicode_normalization::UnicodeNormalization;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn spellings_of_one_text_share_a_key(text in prop_oneof![any::<String>(), "[a-zA-Z\u{e9}\u{301}\u{df}\u{ff21}-\u{ff3a}@. ]{0,30}"]) {
+            let key = ThrottleKey::for_login(&text);
+            prop_assert_eq!(ThrottleKey::for_login(&text.nfd().collect::<String>()), key);
+            prop_assert_eq!(ThrottleKey::for_login(&text.to_ascii_uppercase()), key);
+            prop_assert_eq!(ThrottleKey::for_login(&format!("  {text}\t")), key);
+        }
     }
 }

@@ -113,3 +113,27 @@ mod tests {
         assert!(!format!("{hash:?}").contains("secret"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_password_is_accepted_exactly_when_it_holds_8_to_128_characters_and_kept_as_typed(
+            raw in prop_oneof![any::<String>(), ".{0,140}", "[ a-z\u{e9}\u{1f600}]{6,10}", "x{120,135}"],
+        ) {
+            let chars = raw.chars().count();
+            match PlainPassword::new(raw.clone()) {
+                Ok(password) => {
+                    prop_assert!((PlainPassword::MIN_CHARS..=PlainPassword::MAX_CHARS).contains(&chars));
+                    prop_assert_eq!(password.expose(), raw.as_str());
+                }
+                Err(PasswordPolicyError::TooShort { .. }) => prop_assert!(chars < PlainPassword::MIN_CHARS),
+                Err(PasswordPolicyError::TooLong { .. }) => prop_assert!(chars > PlainPassword::MAX_CHARS),
+            }
+        }
+    }
+}

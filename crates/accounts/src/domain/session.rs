@@ -331,3 +331,29 @@ mod tests {
         assert!("not-a-session".parse::<SessionId>().is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_user_agent_is_what_is_left_of_the_visible_text_and_a_fixed_point(
+            raw in prop_oneof![any::<String>(), "[ -~\t\r\n\u{0}\u{85}\u{e9}]{0,300}"],
+        ) {
+            if let Some(agent) = UserAgent::parse(&raw) {
+                let kept = agent.as_str();
+                prop_assert!(!kept.is_empty());
+                prop_assert!(kept.chars().count() <= UserAgent::MAX_CHARS);
+                prop_assert!(!kept.chars().any(char::is_control));
+                prop_assert_eq!(kept.trim(), kept);
+                let again = UserAgent::parse(kept);
+                prop_assert_eq!(again.as_ref().map(UserAgent::as_str), Some(kept));
+            } else {
+                prop_assert!(raw.chars().filter(|c| !c.is_control()).take(UserAgent::MAX_CHARS).all(char::is_whitespace));
+            }
+        }
+    }
+}

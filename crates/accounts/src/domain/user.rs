@@ -40,7 +40,7 @@ impl User {
         Self { id, email, password_hash, version, events: Vec::new() }
     }
 
-    /// Changes the sign-in address. Equal addresses (ignoring case) are the same account,
+    /// Changes the sign-in address. Equal addresses (in canonical form) are the same account,
     /// so only a really different address records `UserEmailChanged`.
     pub fn change_email(&mut self, email: EmailAddress, now: OffsetDateTime) -> EmailChange {
         if email.as_str() == self.email.as_str() {

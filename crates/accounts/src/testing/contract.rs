@@ -74,6 +74,19 @@ pub async fn adding_an_address_taken_in_other_capitals_is_email_taken<S: Account
     assert!(matches!(outcome, Err(UserStoreError::EmailTaken)), "{outcome:?}");
 }
 
+pub async fn an_address_taken_in_another_unicode_form_is_email_taken_and_found_in_any<S: AccountsStore>(store: S) {
+    let mut jose = new_user("jos\u{e9}@example.com");
+    add_committed(&store, &mut jose).await;
+
+    for form in ["jose\u{301}@example.com", "JOS\u{c9}@EXAMPLE.COM", "ｊｏｓ\u{e9}@example.com"] {
+        let found = store.credentials(&email(form)).await.expect("lookup").expect("found");
+        assert_eq!(found.user_id, jose.id(), "{form:?}");
+        let mut transaction = store.begin().await.expect("begin");
+        let outcome = transaction.add(&mut new_user(form)).await;
+        assert!(matches!(outcome, Err(UserStoreError::EmailTaken)), "{form:?}: {outcome:?}");
+    }
+}
+
 pub async fn saving_an_address_taken_by_another_account_is_email_taken<S: AccountsStore>(store: S) {
     add_committed(&store, &mut new_user("alice@example.com")).await;
     let mut bob = new_user("bob@example.com");
@@ -422,6 +435,7 @@ macro_rules! accounts_store_contract {
             an_unknown_user_is_none,
             credentials_are_found_by_email_ignoring_case,
             adding_an_address_taken_in_other_capitals_is_email_taken,
+            an_address_taken_in_another_unicode_form_is_email_taken_and_found_in_any,
             saving_an_address_taken_by_another_account_is_email_taken,
             a_saved_change_is_visible_and_moves_the_version,
             saving_a_stale_copy_is_a_conflict,

@@ -15,8 +15,10 @@ const LIMIT_FIELD: &str = "maximumNumberOfIncompleteTasks";
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"name": "Household", "maximumNumberOfIncompleteTasks": 3}))]
 pub struct CreateProjectRequest {
-    /// Trimmed, 4 to 32 characters, without control or format characters (NUL, line
-    /// breaks, zero-width and bidirectional-override characters) and not only combining marks.
+    /// Trimmed and stored in Unicode NFC (composed and decomposed accents give one
+    /// name); 4 to 32 characters once composed, without control or format characters
+    /// (NUL, line breaks, zero-width and bidirectional-override characters) and not only
+    /// combining marks.
     #[schema(min_length = 4, max_length = 32)]
     pub name: String,
     /// At least 1; absent or `null` means no limit.
@@ -30,8 +32,10 @@ pub struct CreateProjectRequest {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"name": "Chores", "maximumNumberOfIncompleteTasks": null}))]
 pub struct UpdateProjectRequest {
-    /// Trimmed, 4 to 32 characters, without control or format characters (NUL, line
-    /// breaks, zero-width and bidirectional-override characters) and not only combining marks.
+    /// Trimmed and stored in Unicode NFC (composed and decomposed accents give one
+    /// name); 4 to 32 characters once composed, without control or format characters
+    /// (NUL, line breaks, zero-width and bidirectional-override characters) and not only
+    /// combining marks.
     #[schema(min_length = 4, max_length = 32)]
     pub name: String,
     /// At least 1; `null` removes the limit; absent leaves it unchanged.
@@ -50,8 +54,10 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"name": "Do the shopping"}))]
 pub struct CreateTaskRequest {
-    /// Trimmed, 4 to 32 characters, without control or format characters (NUL, line
-    /// breaks, zero-width and bidirectional-override characters) and not only combining marks.
+    /// Trimmed and stored in Unicode NFC (composed and decomposed accents give one
+    /// name); 4 to 32 characters once composed, without control or format characters
+    /// (NUL, line breaks, zero-width and bidirectional-override characters) and not only
+    /// combining marks.
     #[schema(min_length = 4, max_length = 32)]
     pub name: String,
 }

@@ -2,6 +2,7 @@
 //! costs what page 1 costs), at most a page size of items, narrowed by filters.
 
 use thiserror::Error;
+use unicode_normalization::UnicodeNormalization;
 
 use super::views::{ProjectSummary, TaskDetails};
 
@@ -46,14 +47,18 @@ pub struct NameContainsError;
 impl NameContains {
     pub const MAX_CHARS: usize = 200;
 
+    /// The text in NFC, the form names are kept in, so that a decomposed accent finds
+    /// a composed one.
+    ///
     /// # Errors
-    /// `NameContainsError` for more than 200 characters or a control character (no
-    /// name holds one, and PostgreSQL refuses NUL in text).
+    /// `NameContainsError` for more than 200 characters (once composed) or a control
+    /// character (no name holds one, and PostgreSQL refuses NUL in text).
     pub fn new(text: &str) -> Result<Self, NameContainsError> {
+        let text: String = text.nfc().collect();
         if text.chars().count() > Self::MAX_CHARS || text.chars().any(char::is_control) {
             return Err(NameContainsError);
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(text))
     }
 
     #[must_use]
@@ -153,6 +158,14 @@ mod tests {
     }
 
     #[test]
+    fn a_decomposed_search_text_finds_a_composed_name() {
+        let text = NameContains::new("E\u{301}cole").unwrap();
+        assert_eq!(text.as_str(), "\u{c9}cole");
+        assert!(text.matches("Retour \u{e0} l'\u{e9}cole"));
+        assert!(NameContains::new(&"e\u{301}".repeat(200)).is_ok(), "200 characters once composed");
+    }
+
+    #[test]
     fn filters_admit_what_they_name_and_no_filter_admits_all() {
         let done = TaskDetails {
             number: TaskNumber::FIRST,
@@ -168,5 +181,47 @@ mod tests {
             ProjectSummary { id: crate::domain::ProjectId::new(1).unwrap(), name: "Reports".into(), archived_at: None };
         assert!(ProjectFilter { archived: Some(false), name_contains: report.clone() }.admits(&project));
         assert!(!ProjectFilter { archived: Some(true), name_contains: None }.admits(&project));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use unicode_normalization::is_nfc;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_page_size_is_any_count_from_1_to_500(size in prop_oneof![any::<i64>(), -5_i64..=505]) {
+            match PageSize::new(size) {
+                Ok(page) => {
+                    prop_assert!((1..=500).contains(&size));
+                    prop_assert_eq!(i64::from(page.get()), size);
+                    prop_assert_eq!(page.probe(), size + 1);
+                }
+                Err(PageSizeError) => prop_assert!(!(1..=500).contains(&size)),
+            }
+        }
+
+        #[test]
+        fn a_search_text_is_kept_composed_and_found_in_any_name_holding_it(
+            text in prop_oneof![any::<String>(), "[a-zA-Z \u{e9}\u{301}\u{0}\n]{0,210}"],
+            before in "[a-z ]{0,5}",
+        ) {
+            match NameContains::new(&text) {
+                Ok(search) => {
+                    prop_assert!(is_nfc(search.as_str()));
+                    prop_assert!(search.as_str().chars().count() <= NameContains::MAX_CHARS);
+                    prop_assert!(!search.as_str().chars().any(char::is_control));
+                    prop_assert_eq!(NameContains::new(search.as_str()), Ok(search.clone()));
+                    let name = format!("{before}{}", search.as_str());
+                    prop_assert!(search.matches(&name), "{:?} in {:?}", search.as_str(), name);
+                }
+                Err(NameContainsError) => prop_assert!(
+                    text.chars().any(char::is_control) || text.chars().count() > NameContains::MAX_CHARS
+                ),
+            }
+        }
     }
 }

@@ -85,3 +85,18 @@ mod tests {
         assert_eq!(TaskNumber::FIRST.next().next().get(), 3);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn ids_and_numbers_are_the_positive_integers_and_keep_their_value(value in any::<i64>()) {
+            prop_assert_eq!(ProjectId::new(value).map(ProjectId::get), if value > 0 { Ok(value) } else { Err(InvalidId) });
+            prop_assert_eq!(TaskNumber::new(value).map(TaskNumber::get), if value > 0 { Ok(value) } else { Err(InvalidId) });
+        }
+    }
+}

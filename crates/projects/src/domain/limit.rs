@@ -48,3 +48,25 @@ mod tests {
         assert!(limit.is_reached_by(2));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_limit_is_any_positive_count_and_gives_back_what_it_was_made_of(value in any::<i64>(), incomplete in any::<i64>()) {
+            match IncompleteTaskLimit::new(value) {
+                Ok(limit) => {
+                    prop_assert!(value >= 1);
+                    prop_assert_eq!(limit.get(), value);
+                    prop_assert_eq!(IncompleteTaskLimit::new(limit.get()), Ok(limit));
+                    prop_assert_eq!(limit.is_reached_by(incomplete), incomplete >= value);
+                }
+                Err(InvalidLimit) => prop_assert!(value < 1),
+            }
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! An existing installation keeps working after an upgrade: a database made by the
 //! previous release (`tests/fixtures/v1-*.sql`, dumped from a real v1 server) is
-//! migrated in place by `serve`, on SQLite and on PostgreSQL, with no data lost and the
-//! event it left waiting in the outbox delivered once.
+//! migrated in place by `serve`, on SQLite and on PostgreSQL, with no data lost, the
+//! event it left waiting in the outbox delivered once, and the email keys v1 gave
+//! rewritten into their canonical form.
 
 use crate::support::{STARTER_PROJECT, ServerClient, TestBackend, TestDatabase, on_both_backends, project_names};
 use serde_json::json;
@@ -31,9 +32,29 @@ async fn restore_v1(database: &TestDatabase) {
     }
 }
 
+/// Adds a v1 account whose address was typed decomposed and in capitals, under the key
+/// v1 gave it (its lower case, not its canonical form), with Dave's password.
+async fn add_decomposed_v1_account(database: &TestDatabase) {
+    let id = match database.backend {
+        TestBackend::Sqlite => "X'7e1c0a4e5b2d4f6a8c9e0b1d2f3a4b5c'",
+        TestBackend::Postgres => "'7e1c0a4e-5b2d-4f6a-8c9e-0b1d2f3a4b5c'",
+    };
+    let added = database
+        .inspect()
+        .await
+        .execute(&format!(
+            "INSERT INTO users (id, email, email_normalized, password_hash, version, created_at)
+             SELECT {id}, 'JOSE\u{301}@example.com', 'jose\u{301}@example.com', password_hash, 1, created_at
+             FROM users WHERE email = 'dave@example.com'"
+        ))
+        .await;
+    assert_eq!(added, 1);
+}
+
 async fn a_database_made_by_the_previous_release_is_migrated_in_place_and_nothing_is_lost(backend: TestBackend) {
     let Some(database) = TestDatabase::empty(backend).await else { return };
     restore_v1(&database).await;
+    add_decomposed_v1_account(&database).await;
 
     let server = database.start();
     let api = server.client();
@@ -75,9 +96,19 @@ async fn a_database_made_by_the_previous_release_is_migrated_in_place_and_nothin
     // Someone else's project still answers 404.
     api.get("/api/projects/2", Some(&carol)).await.expect(404);
 
+    // The decomposed v1 address now has its canonical key: every spelling signs in,
+    // and none registers another account.
+    for spelling in ["jos\u{e9}@example.com", "JOSE\u{301}@example.com", "ｊｏｓ\u{e9}@example.com"] {
+        let token = api.token(spelling, "dave password").await;
+        assert_eq!(api.me(&token).await["email"], "JOSE\u{301}@example.com", "shown as typed");
+        let taken = api.post_json("/api/users", None, &json!({"email": spelling, "password": "a new password"})).await;
+        taken.expect(409);
+    }
+
     let inspector = database.inspect().await;
     assert_eq!(inspector.scalar("SELECT COUNT(*) FROM outbox").await, 0, "nothing left waiting");
-    assert_eq!(inspector.scalar("SELECT COUNT(*) FROM users").await, 3);
+    assert_eq!(inspector.scalar("SELECT COUNT(*) FROM users").await, 4);
+    assert_eq!(inspector.scalar("SELECT COUNT(*) FROM email_key_rewrites").await, 0, "the rewrite ran");
     // v1's HS256 secret signs nothing any more; a stored secret nobody uses is only a risk.
     let v1_secret = inspector.scalar("SELECT COUNT(*) FROM settings WHERE key = 'jwt_secret'").await;
     assert_eq!(v1_secret, 0, "the secret v1 generated is removed");

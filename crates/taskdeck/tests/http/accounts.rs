@@ -97,6 +97,52 @@ async fn an_email_is_taken_whatever_its_letter_case() {
     }
 }
 
+/// Composed and decomposed accents, letter case beyond ASCII and fullwidth letters:
+/// each a spelling of one address, compared in NFKC with case folding.
+#[tokio::test]
+async fn an_email_is_taken_in_any_unicode_spelling_and_any_spelling_signs_in() {
+    let app = TestApp::new().await;
+    app.register("jos\u{e9}@example.com", PASSWORD).await.expect(201);
+
+    for spelling in [
+        "jos\u{e9}@example.com",
+        "jose\u{301}@example.com",
+        "JOS\u{c9}@EXAMPLE.COM",
+        "JOSE\u{301}@Example.com",
+        "ｊｏｓ\u{e9}@example.com",
+    ] {
+        let reply = app.register(spelling, "another password").await;
+        assert_problem(&reply, StatusCode::CONFLICT);
+        assert_eq!(reply.body["type"], json!("urn:taskdeck:problem:email-taken"), "{spelling:?}: {reply:?}");
+        let token = assert_token_response(&app.login(spelling, PASSWORD).await);
+        assert_eq!(app.me(&token).await["email"], "jos\u{e9}@example.com", "shown as registered");
+    }
+    // An accent is part of the address, not a spelling of it.
+    app.register("jose@example.com", PASSWORD).await.expect(201);
+}
+
+#[tokio::test]
+async fn a_fullwidth_address_and_a_sharp_s_fold_onto_their_plain_forms() {
+    let app = TestApp::new().await;
+    app.register("ｊｏｓｅ@example.com", PASSWORD).await.expect(201);
+    assert_problem(&app.register("jose@example.com", PASSWORD).await, StatusCode::CONFLICT);
+    let token = assert_token_response(&app.login("JOSE@example.com", PASSWORD).await);
+    assert_eq!(app.me(&token).await["email"], "ｊｏｓｅ@example.com");
+
+    app.register("stra\u{df}e@example.de", PASSWORD).await.expect(201);
+    assert_problem(&app.register("STRASSE@example.de", PASSWORD).await, StatusCode::CONFLICT);
+    assert_token_response(&app.login("strasse@example.de", PASSWORD).await);
+}
+
+#[tokio::test]
+async fn an_email_that_breaks_the_rules_once_normalised_is_refused() {
+    let app = TestApp::new().await;
+    // A fullwidth at sign is a second '@'; a spacing diaeresis becomes a space.
+    for email in ["a\u{ff20}b@example.com", "bob\u{a8}@example.com"] {
+        assert_invalid_fields(&app.register(email, PASSWORD).await, &["email"]);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_registrations_of_one_email_create_one_account_and_answer_409_to_the_others() {
     let app = std::sync::Arc::new(TestApp::new().await);

@@ -546,3 +546,33 @@ async fn the_project_list_holds_only_the_users_own_projects() {
     assert_eq!(ids, [starter(&app, &bob).await, bobs]);
     assert!(!ids.contains(&alices));
 }
+
+/// Names are kept in NFC: typed with combining accents, they read back composed
+/// everywhere, and a search typed either way finds them.
+#[tokio::test]
+async fn a_name_typed_decomposed_reads_back_composed() {
+    let app = TestApp::new().await;
+    let user = app.user("composer@example.com").await;
+    let project = app.project(&user, "Cafe\u{301} cre\u{300}me", None).await;
+    let composed = "Caf\u{e9} cr\u{e8}me";
+    let read = app.get(&format!("/api/projects/{project}"), Some(&user.token)).await.expect(200);
+    assert_eq!(read.body["name"], composed);
+    let list = app.get("/api/projects", Some(&user.token)).await.expect(200);
+    assert_eq!(list.body["projects"][1]["name"], composed, "{list:?}");
+    assert_eq!(app.me(&user.token).await["projects"][1]["name"], composed);
+    for search in ["cafe%CC%81", "caf%C3%A9"] {
+        let found = app.get(&format!("/api/projects?q={search}"), Some(&user.token)).await.expect(200);
+        assert_eq!(found.body["projects"].as_array().map(Vec::len), Some(1), "{search}: {found:?}");
+    }
+
+    let number = app.task(&user, project, "Re\u{301}sume\u{301} draft").await;
+    let task = app.get(&format!("/api/projects/{project}/tasks/{number}"), Some(&user.token)).await.expect(200);
+    assert_eq!(task.body["name"], "R\u{e9}sum\u{e9} draft");
+
+    let renamed =
+        app.put_json(&format!("/api/projects/{project}"), Some(&user.token), &json!({"name": "Ho\u{302}tel"})).await;
+    assert_eq!(renamed.expect(200).body["name"], "H\u{f4}tel");
+    // Length is counted once composed: 32 accented letters typed as 64 scalar values.
+    let long = "e\u{301}".repeat(32);
+    app.post_json("/api/projects", Some(&user.token), &json!({"name": long})).await.expect(201);
+}

@@ -71,6 +71,22 @@ async fn after_five_failed_logins_the_account_answers_429_even_to_its_password()
 }
 
 #[tokio::test]
+async fn failed_logins_in_every_spelling_of_an_address_count_against_one_throttle() {
+    let app = TestApp::new().await;
+    app.register("jos\u{e9}@example.com", PASSWORD).await.expect(201);
+    for spelling in [
+        "jos\u{e9}@example.com",
+        "jose\u{301}@example.com",
+        "JOS\u{c9}@example.com",
+        "ｊｏｓ\u{e9}@example.com",
+        "JOSE\u{301}@EXAMPLE.COM",
+    ] {
+        app.login(spelling, WRONG).await.expect(401);
+    }
+    assert_throttled(&app.login("ＪＯＳ\u{c9}@example.com", PASSWORD).await, "too-many-failed-logins");
+}
+
+#[tokio::test]
 async fn an_unknown_email_is_throttled_exactly_like_a_registered_one() {
     let app = TestApp::new().await;
     app.register("known@example.com", PASSWORD).await.expect(201);
