@@ -39,8 +39,9 @@ impl<B: AccountsBackend + ProjectsBackend> Supported for B {}
 
 /// Every bounded context, in the order their routes and handlers are mounted.
 fn contexts<B: Supported>(settings: &Settings) -> Vec<Box<dyn ContextModule<B>>> {
-    let accounts =
-        Accounts::new(projects_of_user::<B>, settings.refresh_token_lifetime).with_address_rate(settings.login_rate);
+    let accounts = Accounts::new(projects_of_user::<B>, settings.refresh_token_lifetime)
+        .with_address_rate(settings.login_rate)
+        .with_hashing_queue(settings.hashing_queue);
     vec![Box::new(accounts), Box::new(Projects)]
 }
 
@@ -90,6 +91,9 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// The limit of logins and registrations per client address, if any.
     pub login_rate: Option<AddressRate>,
+    /// How many password hashes may wait for a hashing thread before the requests
+    /// that hash answer 503; `None`: the hasher's default for its threads.
+    pub hashing_queue: Option<usize>,
 }
 
 impl Default for Settings {
@@ -101,6 +105,7 @@ impl Default for Settings {
             refresh_token_lifetime: Duration::from_secs(30 * 86_400),
             trusted_proxies: TrustedProxies::default(),
             login_rate: None,
+            hashing_queue: None,
         }
     }
 }

@@ -28,6 +28,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         refresh_token_lifetime: Duration::from_secs(args.refresh_token_ttl),
         trusted_proxies: args.trusted_proxies,
         login_rate: args.login_rate,
+        hashing_queue: None,
     };
     let application = database.compose(&settings).await?;
 
