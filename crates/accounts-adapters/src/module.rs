@@ -42,6 +42,8 @@ pub type OwnedProjectsFactory<B> = fn(&B, &Platform) -> Arc<dyn OwnedProjects>;
 pub struct Accounts<B> {
     owned_projects: OwnedProjectsFactory<B>,
     hashing_threads: usize,
+    /// Hashes that may wait for a thread; `None`: the hasher's default for its threads.
+    hashing_queue: Option<usize>,
     refresh_token_lifetime: Duration,
     address_rate: Option<AddressRate>,
 }
@@ -50,6 +52,7 @@ impl<B> std::fmt::Debug for Accounts<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Accounts")
             .field("hashing_threads", &self.hashing_threads)
+            .field("hashing_queue", &self.hashing_queue)
             .field("refresh_token_lifetime", &self.refresh_token_lifetime)
             .field("address_rate", &self.address_rate)
             .finish_non_exhaustive()
@@ -65,6 +68,7 @@ impl<B> Accounts<B> {
         Self {
             owned_projects,
             hashing_threads: Argon2Hasher::default_threads(),
+            hashing_queue: None,
             refresh_token_lifetime,
             address_rate: None,
         }
@@ -75,6 +79,15 @@ impl<B> Accounts<B> {
     #[must_use]
     pub fn with_address_rate(mut self, rate: Option<AddressRate>) -> Self {
         self.address_rate = rate;
+        self
+    }
+
+    /// Lets at most `queue` password hashes wait for a hashing thread; beyond that the
+    /// requests that hash answer 503 (`None`: [`crate::hasher::QUEUED_HASHES_PER_THREAD`]
+    /// per thread).
+    #[must_use]
+    pub fn with_hashing_queue(mut self, queue: Option<usize>) -> Self {
+        self.hashing_queue = queue;
         self
     }
 }
@@ -102,7 +115,10 @@ impl<B: AccountsBackend> ContextModule<B> for Accounts<B> {
     fn mount(&self, backend: &B, platform: &Platform) -> Result<Mounted, MountError> {
         let state = AccountsState {
             store: backend.accounts_store(&platform.outbox),
-            hasher: Argon2Hasher::new(self.hashing_threads)?,
+            hasher: match self.hashing_queue {
+                Some(queue) => Argon2Hasher::with_queue(self.hashing_threads, queue)?,
+                None => Argon2Hasher::new(self.hashing_threads)?,
+            },
             tokens: JwtTokens::new(Arc::clone(&platform.authority), Arc::clone(&platform.clock)),
             refresh_tokens: OpaqueRefreshTokens::new(self.refresh_token_lifetime),
             authenticator: platform.authenticator(),

@@ -160,17 +160,32 @@ impl ApiError {
     /// 429 with `Retry-After`: the client must wait `retry_after` (whole seconds, at
     /// least one) before it tries again.
     pub fn too_many_requests(slug: &str, detail: impl Into<String>, retry_after: std::time::Duration) -> Self {
-        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-        Self {
-            problem: Box::new(Problem::typed(StatusCode::TOO_MANY_REQUESTS, slug, detail)),
-            www_authenticate: None,
-            retry_after: Some(seconds.max(1)),
-        }
+        Self::retry_later(StatusCode::TOO_MANY_REQUESTS, slug, detail, retry_after)
     }
 
     /// 503: a dependency (the database) is unavailable.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Problem::typed(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail).into()
+    }
+
+    /// 503 with `Retry-After`: the server sheds this request under load, and the
+    /// client may try again after `retry_after` (whole seconds, at least one).
+    pub fn overloaded(slug: &str, detail: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        Self::retry_later(StatusCode::SERVICE_UNAVAILABLE, slug, detail, retry_after)
+    }
+
+    fn retry_later(
+        status: StatusCode,
+        slug: &str,
+        detail: impl Into<String>,
+        retry_after: std::time::Duration,
+    ) -> Self {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self {
+            problem: Box::new(Problem::typed(status, slug, detail)),
+            www_authenticate: None,
+            retry_after: Some(seconds.max(1)),
+        }
     }
 
     /// 500. The cause is logged here; the answer names nothing internal.
@@ -252,6 +267,18 @@ mod tests {
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_CONTENT_TYPE);
         let soon = ApiError::too_many_requests("rate-limited", "slow down", std::time::Duration::ZERO);
+        assert_eq!(soon.into_response().headers()[header::RETRY_AFTER], "1", "never zero");
+    }
+
+    #[test]
+    fn an_overloaded_answer_is_503_and_says_when_to_retry() {
+        let response =
+            ApiError::overloaded("busy", "try later", std::time::Duration::from_millis(2500)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_CONTENT_TYPE);
+        let soon = ApiError::overloaded("busy", "try later", std::time::Duration::ZERO);
+        assert_eq!(soon.problem().problem_type, "urn:taskdeck:problem:busy");
         assert_eq!(soon.into_response().headers()[header::RETRY_AFTER], "1", "never zero");
     }
 

@@ -39,8 +39,9 @@ impl<B: AccountsBackend + ProjectsBackend> Supported for B {}
 
 /// Every bounded context, in the order their routes and handlers are mounted.
 fn contexts<B: Supported>(settings: &Settings) -> Vec<Box<dyn ContextModule<B>>> {
-    let accounts =
-        Accounts::new(projects_of_user::<B>, settings.refresh_token_lifetime).with_address_rate(settings.login_rate);
+    let accounts = Accounts::new(projects_of_user::<B>, settings.refresh_token_lifetime)
+        .with_address_rate(settings.login_rate)
+        .with_hashing_queue(settings.hashing_queue);
     vec![Box::new(accounts), Box::new(Projects)]
 }
 
@@ -109,6 +110,9 @@ pub struct Settings {
     pub login_rate: Option<AddressRate>,
     /// Which browser origins may call the API.
     pub cors_origins: http::CorsOrigins,
+    /// How many password hashes may wait for a hashing thread before the requests
+    /// that hash answer 503; `None`: the hasher's default for its threads.
+    pub hashing_queue: Option<usize>,
 }
 
 impl Default for Settings {
@@ -121,6 +125,7 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::default(),
             login_rate: None,
             cors_origins: http::CorsOrigins::None,
+            hashing_queue: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use taskdeck_accounts::application::{
     end_session as end_session_use_case, erase_account as erase_account_use_case, log_in as log_in_use_case,
     refresh_session, register_user,
 };
-use taskdeck_accounts::domain::SessionId;
+use taskdeck_accounts::domain::{SessionId, ThrottleKey};
 use taskdeck_kernel::Receipt;
 use taskdeck_platform_http::{
     ApiError, ApiJson, ApiJsonWithBytes, ClientAddress, Creation, CurrentSession, CurrentUser, IdempotencyKeyHeader,
@@ -23,8 +23,8 @@ use super::dto::{
     RegisterRequest, SessionListResponse, TokenResponse, UserResponse,
 };
 use super::errors::{
-    change_email_error, change_password_error, end_session_error, erase_account_error, login_error, refresh_error,
-    register_error, store_error,
+    RefusedLogin, change_email_error, change_password_error, end_session_error, erase_account_error, login_error,
+    refresh_error, register_error, store_error,
 };
 use super::login_form::{LoginForm, TokenRequest};
 
@@ -63,6 +63,10 @@ use super::login_form::{LoginForm, TokenRequest};
             headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt")),
             example = json!({"type": "urn:taskdeck:problem:rate-limited", "title": "Too Many Requests", "status": 429,
                 "detail": "Too many logins and registrations from this address; try again after the time in Retry-After"})),
+        (status = 503, description = "Too many passwords are being checked right now \
+            (`password-hashing-overloaded`): nothing was done; try again after Retry-After", body = Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt"))),
     )
 )]
 pub(super) async fn register<S>(
@@ -133,6 +137,10 @@ const ANONYMOUS: &str = "anonymous";
             example = json!({"type": "urn:taskdeck:problem:too-many-failed-logins", "title": "Too Many Requests",
                 "status": 429, "detail": "Too many failed logins for this email address; try again after the time \
                 in Retry-After"})),
+        (status = 503, description = "Too many passwords are being checked right now \
+            (`password-hashing-overloaded`): nothing was done; try again after Retry-After", body = Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt"))),
     )
 )]
 pub(super) async fn log_in<S>(
@@ -147,9 +155,15 @@ where
     let tokens = SessionTokens { access: &state.tokens, refresh: &state.refresh_tokens };
     let grant = match request {
         TokenRequest::Password(request) => {
-            log_in_use_case(&state.store, &state.hasher, tokens, state.clock.as_ref(), request)
-                .await
-                .map_err(|error| login_error(&error))?
+            let address = ThrottleKey::for_login(&request.email);
+            log_in_use_case(&state.store, &state.hasher, tokens, state.clock.as_ref(), request).await.map_err(
+                |error| {
+                    if let Some(refused) = RefusedLogin::of(&error, client.0, &address) {
+                        refused.log();
+                    }
+                    login_error(&error)
+                },
+            )?
         }
         TokenRequest::Refresh(presented) => refresh_session(&state.store, tokens, state.clock.as_ref(), &presented)
             .await
@@ -335,6 +349,10 @@ where
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`currentPassword` is wrong, or `newPassword` breaks the policy (8 to 128 \
             characters)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords are being checked right now \
+            (`password-hashing-overloaded`): nothing was done; try again after Retry-After", body = Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt"))),
     )
 )]
 pub(super) async fn change_password<S>(
@@ -381,6 +399,10 @@ where
         (status = 413, description = "The body exceeds 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The password is wrong (`errors[].field` is `password`)", body = Problem,
             content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords are being checked right now \
+            (`password-hashing-overloaded`): nothing was done; try again after Retry-After", body = Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt"))),
     )
 )]
 pub(super) async fn erase_account<S>(

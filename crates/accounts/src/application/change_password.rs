@@ -82,7 +82,7 @@ mod tests {
     use super::*;
     use crate::application::{AccountQueries, LoginError, LoginRequest, SessionTokens, log_in};
     use crate::application::{RegisterUser, register_user};
-    use crate::testing::{FakeHasher, FakeRefreshTokens, FakeTokens, InMemoryAccounts};
+    use crate::testing::{FakeHasher, FakeRefreshTokens, FakeTokens, InMemoryAccounts, OverloadedHasher};
 
     fn clock() -> FixedClock {
         FixedClock::at(datetime!(2026-12-02 10:00:00 UTC))
@@ -120,7 +120,7 @@ mod tests {
         assert_eq!(ended.unwrap(), [phone]);
         assert_eq!(store.live_session_owner(laptop).await.unwrap(), Some(user), "the asking session stays");
         assert_eq!(store.live_session_owner(phone).await.unwrap(), None);
-        assert!(matches!(log_in_as(&store, "old password").await, Err(LoginError::InvalidCredentials)));
+        assert!(matches!(log_in_as(&store, "old password").await, Err(LoginError::InvalidCredentials(_))));
         assert!(log_in_as(&store, "new password").await.is_ok());
     }
 
@@ -132,6 +132,18 @@ mod tests {
         let outcome = change_password(&store, &FakeHasher, &clock(), command(user, laptop, "guess")).await;
 
         assert!(matches!(outcome, Err(ChangePasswordError::WrongPassword)), "{outcome:?}");
+        assert_eq!(store.live_session_owner(phone).await.unwrap(), Some(user));
+        assert!(log_in_as(&store, "old password").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_change_the_hasher_sheds_is_overloaded_and_changes_nothing() {
+        let store = InMemoryAccounts::default();
+        let (user, laptop, phone) = bob_on_two_devices(&store).await;
+
+        let outcome = change_password(&store, &OverloadedHasher, &clock(), command(user, laptop, "old password")).await;
+
+        assert!(matches!(outcome, Err(ChangePasswordError::Hashing(HashingError::Overloaded))), "{outcome:?}");
         assert_eq!(store.live_session_owner(phone).await.unwrap(), Some(user));
         assert!(log_in_as(&store, "old password").await.is_ok());
     }

@@ -61,7 +61,7 @@ mod tests {
     use super::*;
     use crate::application::{AccountQueries, LoginRequest, RegisterUser, SessionTokens, log_in, register_user};
     use crate::domain::PlainPassword;
-    use crate::testing::{FakeHasher, FakeRefreshTokens, FakeTokens, InMemoryAccounts};
+    use crate::testing::{FakeHasher, FakeRefreshTokens, FakeTokens, InMemoryAccounts, OverloadedHasher};
 
     fn clock() -> FixedClock {
         FixedClock::at(datetime!(2026-12-02 10:00:00 UTC))
@@ -115,5 +115,17 @@ mod tests {
         assert!(store.profile(user).await.unwrap().is_some());
         assert_eq!(store.live_session_owner(session).await.unwrap(), Some(user));
         assert_eq!(store.outbox_events().await.len(), events);
+    }
+
+    #[tokio::test]
+    async fn an_erasure_the_hasher_sheds_is_overloaded_and_erases_nothing() {
+        let store = InMemoryAccounts::default();
+        let (user, session) = signed_in(&store).await;
+
+        let outcome = erase_account(&store, &OverloadedHasher, &clock(), user, "password!".into()).await;
+
+        assert!(matches!(outcome, Err(EraseAccountError::Hashing(HashingError::Overloaded))), "{outcome:?}");
+        assert!(store.profile(user).await.unwrap().is_some());
+        assert_eq!(store.live_session_owner(session).await.unwrap(), Some(user));
     }
 }

@@ -29,11 +29,21 @@ pub struct SessionTokens<'a, T, R> {
     pub refresh: &'a R,
 }
 
+/// Why credentials were refused. The client is told neither (the answers are alike);
+/// the log is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No account has this address, or it is no address at all.
+    UnknownAccount,
+    /// The account exists and the password is not its own.
+    WrongPassword { account: UserId },
+}
+
 #[derive(Debug, Error)]
 pub enum LoginError {
-    /// Unknown address or wrong password; deliberately indistinguishable.
+    /// Unknown address or wrong password; deliberately indistinguishable to the client.
     #[error("invalid email or password")]
-    InvalidCredentials,
+    InvalidCredentials(Refusal),
     /// Too many failed logins for this address lately (known or not): no password is
     /// checked until `retry_after` has passed.
     #[error("too many failed logins for this address; retry in {} s", retry_after.as_secs())]
@@ -57,7 +67,8 @@ impl ConflictAware for LoginError {
 /// # Errors
 /// `Throttled` while the address's throttle is closed, whatever the password;
 /// `InvalidCredentials` for an unknown address or a wrong password, after the same
-/// amount of hashing work in both cases.
+/// amount of hashing work in both cases; `Hashing(Overloaded)` when the hasher sheds
+/// the check, which then does not count as a failed login.
 pub async fn log_in<T: TokenIssuer, R: RefreshTokens>(
     store: &impl AccountsStore,
     hasher: &impl PasswordHasher,
@@ -77,10 +88,18 @@ pub async fn log_in<T: TokenIssuer, R: RefreshTokens>(
         Some(found) => (Some(found.user_id), Some(found.password_hash)),
         None => (None, None),
     };
-    let matches = hasher.verify(request.password, hash).await?;
+    let matches = match hasher.verify(request.password, hash).await {
+        Ok(matches) => matches,
+        Err(HashingError::Overloaded) => {
+            forget_unchecked_attempt(store, key, admission).await?;
+            return Err(HashingError::Overloaded.into());
+        }
+        Err(error) => return Err(error.into()),
+    };
     let user_id = match (user_id, matches) {
         (Some(user_id), true) => user_id,
-        (Some(_) | None, _) => return Err(LoginError::InvalidCredentials),
+        (Some(account), false) => return Err(LoginError::InvalidCredentials(Refusal::WrongPassword { account })),
+        (None, _) => return Err(LoginError::InvalidCredentials(Refusal::UnknownAccount)),
     };
     let user_agent = request.user_agent.as_deref().and_then(UserAgent::parse);
     open_session(store, tokens, clock, user_id, user_agent, (key, admission)).await
@@ -105,6 +124,26 @@ async fn admit(store: &impl AccountsStore, clock: &dyn Clock, key: ThrottleKey) 
             return Ok(admission);
         }
         admitted.map_err(|throttled| LoginError::Throttled { retry_after: throttled.retry_after })
+    })
+    .await
+}
+
+/// Gives an attempt whose password was never checked back to the throttle.
+async fn forget_unchecked_attempt(
+    store: &impl AccountsStore,
+    key: ThrottleKey,
+    admission: Admission,
+) -> Result<(), LoginError> {
+    retry_on_conflict(|| async {
+        let mut transaction = store.begin().await?;
+        let mut throttle = transaction.login_throttle(&key).await?;
+        // Gone only if its window passed meanwhile: nothing to give back.
+        if throttle.state().version > 0 {
+            throttle.not_checked(admission);
+            transaction.save_login_throttle(&mut throttle).await?;
+            transaction.commit().await?;
+        }
+        Ok::<_, LoginError>(())
     })
     .await
 }
@@ -149,7 +188,7 @@ mod tests {
     use super::*;
     use crate::application::{AccountQueries, RegisterUser, register_user};
     use crate::domain::PlainPassword;
-    use crate::testing::{FakeHasher, FakeRefreshTokens, FakeTokens, InMemoryAccounts};
+    use crate::testing::{FakeHasher, FakeRefreshTokens, FakeTokens, InMemoryAccounts, OverloadedHasher};
     use taskdeck_kernel::FixedClock;
     use time::macros::datetime;
 
@@ -202,18 +241,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_wrong_password_and_an_unknown_address_are_the_same_error() {
-        let (store, _) = store_with_bob().await;
-        for (email, password) in [
-            ("bob@example.com", "wrong horse"),
-            ("alice@example.com", "correct horse"),
-            ("not an email", "correct horse"),
-            ("bob@example.com", ""),
+    async fn a_wrong_password_and_an_unknown_address_are_the_same_error_with_the_reason_for_the_log() {
+        let (store, bob) = store_with_bob().await;
+        let wrong_password = Refusal::WrongPassword { account: bob };
+        for (email, password, refusal) in [
+            ("bob@example.com", "wrong horse", wrong_password),
+            ("alice@example.com", "correct horse", Refusal::UnknownAccount),
+            ("not an email", "correct horse", Refusal::UnknownAccount),
+            ("bob@example.com", "", wrong_password),
         ] {
             let outcome = log_in(&store, &FakeHasher, TOKENS, &clock(), request(email, password)).await;
-            assert!(matches!(outcome, Err(LoginError::InvalidCredentials)), "{email}: {outcome:?}");
+            let Err(error @ LoginError::InvalidCredentials(reason)) = outcome else { panic!("{email}: {outcome:?}") };
+            assert_eq!(reason, refusal, "{email}");
+            assert_eq!(error.to_string(), "invalid email or password", "the message names no reason");
         }
         assert!(store.all_sessions().is_empty(), "a refused login opens no session");
+    }
+
+    #[tokio::test]
+    async fn a_login_the_hasher_sheds_is_overloaded_and_not_counted_as_a_failure() {
+        let (store, _) = store_with_bob().await;
+        let clock = clock();
+        for _ in 0..10 {
+            let outcome = log_in(&store, &OverloadedHasher, TOKENS, &clock, request("bob@example.com", "guess")).await;
+            assert!(matches!(outcome, Err(LoginError::Hashing(HashingError::Overloaded))), "{outcome:?}");
+        }
+        for _ in 0..5 {
+            let outcome = log_in(&store, &FakeHasher, TOKENS, &clock, request("bob@example.com", "guess")).await;
+            assert!(matches!(outcome, Err(LoginError::InvalidCredentials(_))), "{outcome:?}");
+        }
+        let outcome = log_in(&store, &FakeHasher, TOKENS, &clock, request("bob@example.com", "correct horse")).await;
+        assert!(matches!(outcome, Err(LoginError::Throttled { .. })), "five real failures still close it: {outcome:?}");
+        assert!(store.all_sessions().is_empty());
     }
 
     /// `FakeHasher` that counts the passwords it checks.
@@ -248,7 +307,7 @@ mod tests {
         let hasher = CountingHasher::default();
         for _ in 0..5 {
             let outcome = log_in(&store, &hasher, TOKENS, &clock, request("bob@example.com", "guess")).await;
-            assert!(matches!(outcome, Err(LoginError::InvalidCredentials)), "{outcome:?}");
+            assert!(matches!(outcome, Err(LoginError::InvalidCredentials(_))), "{outcome:?}");
             clock.advance(time::Duration::minutes(1));
         }
         assert_eq!(hasher.verified(), 5);
@@ -268,7 +327,7 @@ mod tests {
         let (store, _) = store_with_bob().await;
         for _ in 0..5 {
             let outcome = log_in(&store, &FakeHasher, TOKENS, &clock(), request("nobody@example.com", "guess")).await;
-            assert!(matches!(outcome, Err(LoginError::InvalidCredentials)), "{outcome:?}");
+            assert!(matches!(outcome, Err(LoginError::InvalidCredentials(_))), "{outcome:?}");
         }
         let outcome = log_in(&store, &FakeHasher, TOKENS, &clock(), request("nobody@example.com", "guess")).await;
         assert!(matches!(outcome, Err(LoginError::Throttled { .. })), "{outcome:?}");
@@ -285,7 +344,7 @@ mod tests {
             log_in(&store, &FakeHasher, TOKENS, &clock(), request("bob@example.com", "correct horse")).await.unwrap();
         }
         let fifth = log_in(&store, &FakeHasher, TOKENS, &clock(), request("bob@example.com", "guess")).await;
-        assert!(matches!(fifth, Err(LoginError::InvalidCredentials)), "{fifth:?}");
+        assert!(matches!(fifth, Err(LoginError::InvalidCredentials(_))), "{fifth:?}");
         let sixth = log_in(&store, &FakeHasher, TOKENS, &clock(), request("bob@example.com", "correct horse")).await;
         assert!(matches!(sixth, Err(LoginError::Throttled { .. })), "{sixth:?}");
     }

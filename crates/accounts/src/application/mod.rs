@@ -13,7 +13,7 @@ pub use change_email::{ChangeEmail, ChangeEmailError, change_email};
 pub use change_password::{ChangePassword, ChangePasswordError, change_password};
 pub use end_session::{EndSessionError, end_session};
 pub use erase_account::{EraseAccountError, erase_account};
-pub use login::{LoginError, LoginRequest, SessionTokens, log_in};
+pub use login::{LoginError, LoginRequest, Refusal, SessionTokens, log_in};
 pub use ports::{
     AccessToken, AccountQueries, AccountsStore, AccountsTransaction, Credentials, Grant, HashingError,
     IssuedRefreshToken, PasswordHasher, RefreshTokens, SessionView, TokenError, TokenIssuer, UserProfile,

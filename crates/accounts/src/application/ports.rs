@@ -166,17 +166,25 @@ pub trait AccountsTransaction: Send {
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The password hashing scheme failed (not "wrong password": that is `Ok(false)`).
+/// A password could not be hashed or checked (not "wrong password": that is `Ok(false)`).
 #[derive(Debug, Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashingError(pub String);
+pub enum HashingError {
+    /// The scheme failed, or the stored hash is unreadable: a fault.
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+    /// Too many hashes are waiting already. The request is refused at once rather than
+    /// queued behind work it would wait for past its timeout; trying again shortly is
+    /// the answer, so this is no fault.
+    #[error("too many passwords are waiting to be hashed")]
+    Overloaded,
+}
 
 /// Slow, salted password hashing. Implementations keep the work off the async workers.
 pub trait PasswordHasher: Send + Sync + 'static {
     /// Hashes a new password with a fresh salt.
     ///
     /// # Errors
-    /// `HashingError` when the scheme fails.
+    /// `Failed` when the scheme fails; `Overloaded` when the hasher sheds the work.
     fn hash(
         &self,
         password: crate::domain::PlainPassword,
@@ -187,7 +195,8 @@ pub trait PasswordHasher: Send + Sync + 'static {
     /// do not reveal which addresses are registered.
     ///
     /// # Errors
-    /// `HashingError` when the stored hash is unreadable or the scheme fails.
+    /// `Failed` when the stored hash is unreadable or the scheme fails; `Overloaded`
+    /// when the hasher sheds the work.
     fn verify(
         &self,
         candidate: String,

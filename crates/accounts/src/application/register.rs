@@ -66,7 +66,7 @@ pub async fn register_user(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{FakeHasher, InMemoryAccounts};
+    use crate::testing::{FakeHasher, InMemoryAccounts, OverloadedHasher};
     use taskdeck_kernel::testing::OutboxProbe;
     use taskdeck_kernel::{FixedClock, UserAccountCreated};
     use time::macros::datetime;
@@ -105,5 +105,18 @@ mod tests {
 
         assert!(matches!(again, Err(RegisterError::EmailTaken)), "{again:?}");
         assert_eq!(store.outbox_events().await.len(), 1, "the refused registration publishes nothing");
+    }
+
+    #[tokio::test]
+    async fn a_registration_the_hasher_sheds_is_overloaded_and_stores_nothing() {
+        let store = InMemoryAccounts::default();
+        let clock = FixedClock::at(datetime!(2026-11-24 10:15:00 UTC));
+
+        let outcome = register_user(&store, &OverloadedHasher, &clock, command("bob@example.com"), None).await;
+
+        assert!(matches!(outcome, Err(RegisterError::Hashing(HashingError::Overloaded))), "{outcome:?}");
+        let email = EmailAddress::parse("bob@example.com").unwrap();
+        assert!(store.credentials(&email).await.unwrap().is_none());
+        assert!(store.outbox_events().await.is_empty());
     }
 }

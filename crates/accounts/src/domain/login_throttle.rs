@@ -45,11 +45,18 @@ impl ThrottleKey {
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// The key's first four bytes in hex: enough for logs to tell the attempts on one
+    /// address from those on another, without naming the address.
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        self.0[..4].iter().map(|byte| format!("{byte:02x}")).collect()
+    }
 }
 
 impl fmt::Debug for ThrottleKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ThrottleKey({:02x}{:02x}{:02x}{:02x}…)", self.0[0], self.0[1], self.0[2], self.0[3])
+        write!(f, "ThrottleKey({}…)", self.fingerprint())
     }
 }
 
@@ -116,9 +123,21 @@ impl LoginThrottle {
         Ok(Admission { window_started_at: started })
     }
 
-    /// The admitted attempt had the right password: it was no failure. If its window
-    /// has been replaced meanwhile, there is nothing of it left to give back.
+    /// The admitted attempt had the right password: it was no failure.
     pub fn succeeded(&mut self, admission: Admission) {
+        self.give_back(admission);
+    }
+
+    /// The admitted attempt's password was never checked (the hashing was shed under
+    /// load): it guessed nothing, so it is no failure either. Otherwise a client that
+    /// retries through an overload would lock its own account.
+    pub fn not_checked(&mut self, admission: Admission) {
+        self.give_back(admission);
+    }
+
+    /// If the attempt's window has been replaced meanwhile, there is nothing of it left
+    /// to give back.
+    fn give_back(&mut self, admission: Admission) {
         if self.state.window_started_at == Some(admission.window_started_at) {
             self.state.failures = self.state.failures.saturating_sub(1);
         }
@@ -172,6 +191,18 @@ mod tests {
     }
 
     #[test]
+    fn the_fingerprint_is_the_keys_first_four_bytes_in_hex() {
+        let key = ThrottleKey::from_bytes([
+            0xab, 0x01, 0x00, 0xff, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+        ]);
+        assert_eq!(key.fingerprint(), "ab0100ff");
+        assert_eq!(format!("{key:?}"), "ThrottleKey(ab0100ff…)");
+        let bob = ThrottleKey::for_login("bob@example.com");
+        assert_eq!(bob.fingerprint(), ThrottleKey::for_login(" BOB@example.com").fingerprint());
+        assert_ne!(bob.fingerprint(), ThrottleKey::for_login("alice@example.com").fingerprint());
+    }
+
+    #[test]
     fn five_failures_within_the_window_close_it_until_the_window_has_passed() {
         let mut throttle = throttle();
         for minute in 0..5 {
@@ -196,6 +227,21 @@ mod tests {
         }
         let refused = throttle.admit(NOW + Duration::from_millis(1500)).unwrap_err();
         assert_eq!(refused.retry_after, WINDOW - Duration::from_secs(1));
+    }
+
+    #[test]
+    fn an_attempt_whose_password_was_never_checked_is_no_failure() {
+        let mut throttle = throttle();
+        for _ in 0..4 {
+            throttle.admit(NOW).unwrap();
+        }
+        for _ in 0..10 {
+            let admission = throttle.admit(NOW).unwrap();
+            throttle.not_checked(admission);
+        }
+        assert_eq!(throttle.state().failures, 4);
+        assert!(throttle.admit(NOW).is_ok(), "the fifth failure");
+        assert!(throttle.admit(NOW).is_err(), "closes the window");
     }
 
     #[test]

@@ -377,6 +377,20 @@ impl PasswordHasher for FakeHasher {
     }
 }
 
+/// A hasher whose queue is always full: every hash and check is shed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OverloadedHasher;
+
+impl PasswordHasher for OverloadedHasher {
+    async fn hash(&self, _password: PlainPassword) -> Result<PasswordHash, HashingError> {
+        Err(HashingError::Overloaded)
+    }
+
+    async fn verify(&self, _candidate: String, _hash: Option<PasswordHash>) -> Result<bool, HashingError> {
+        Err(HashingError::Overloaded)
+    }
+}
+
 /// Issues `token-for-<user id>-in-<session id>`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FakeTokens;

@@ -5,4 +5,4 @@
 pub mod contract;
 mod fakes;
 
-pub use fakes::{FakeHasher, FakeRefreshTokens, FakeTokens, InMemoryAccounts};
+pub use fakes::{FakeHasher, FakeRefreshTokens, FakeTokens, InMemoryAccounts, OverloadedHasher};

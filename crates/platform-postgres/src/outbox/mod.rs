@@ -13,7 +13,9 @@ use taskdeck_kernel::{EventEnvelope, EventId, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use taskdeck_platform::outbox::{OutboxStats, OutboxStore, PendingEvent, RelaySignal};
+use taskdeck_platform::outbox::{
+    DEFAULT_PASS_TIMEOUT, OutboxRow, OutboxStats, OutboxStore, PendingEvent, RelaySignal, UndecodableEvent,
+};
 use taskdeck_platform::sql;
 
 use crate::PostgresDatabase;
@@ -25,8 +27,19 @@ mod tests;
 pub const NOTIFY_CHANNEL: &str = "taskdeck_outbox";
 
 /// How long a relay keeps the events it claimed before another instance may take them
-/// over (a relay that died holds nothing longer than this).
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+/// over (a relay that died holds nothing longer than this). At least the relay's pass
+/// timeout, so that no pass still delivers what another relay may have claimed.
+pub const DEFAULT_LEASE: Duration = DEFAULT_PASS_TIMEOUT;
+
+/// `occurred_at` where the `time` crate can hold it (years 1 to 9999), NULL elsewhere:
+/// PostgreSQL's range is wider (and has infinities), and decoding a timestamp beyond
+/// `time`'s range panics instead of failing.
+macro_rules! occurred_at {
+    () => {
+        "CASE WHEN outbox.occurred_at >= '0001-01-01 00:00:00+00' AND outbox.occurred_at < '10000-01-01 00:00:00+00'
+              THEN outbox.occurred_at END AS occurred_at"
+    };
+}
 
 /// Appends events on the unit of work's connection; they commit or roll back with the
 /// aggregate, and so does the notification.
@@ -76,40 +89,57 @@ impl PostgresOutbox {
     /// `StoreError::Backend` on a storage failure.
     #[cfg(any(test, feature = "testing"))]
     pub async fn all_events(&self) -> Result<Vec<EventEnvelope>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT sequence, attempts, event_id, event_type, aggregate_type, aggregate_id, occurred_at,
-                    payload::text AS payload
-             FROM outbox ORDER BY sequence",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT sequence, attempts, event_id, event_type, aggregate_type, aggregate_id, ",
+            occurred_at!(),
+            ", payload::text AS payload FROM outbox ORDER BY sequence"
+        ))
         .fetch_all(self.database.pool())
         .await
         .map_err(StoreError::backend)?;
-        rows.iter().map(|row| pending_event(row).map(|pending| pending.envelope)).collect()
+        rows.iter().map(|row| pending_event(row).map(|pending| pending.envelope).map_err(StoreError::Backend)).collect()
     }
 }
 
-fn pending_event(row: &PgRow) -> Result<PendingEvent, StoreError> {
-    let attempts: i32 = row.try_get("attempts").map_err(StoreError::backend)?;
-    let payload: String = row.try_get("payload").map_err(StoreError::backend)?;
+/// Why a row is no event.
+type DecodeError = Box<dyn std::error::Error + Send + Sync>;
+
+fn pending_event(row: &PgRow) -> Result<PendingEvent, DecodeError> {
+    let attempts: i32 = row.try_get("attempts")?;
+    let payload: String = row.try_get("payload")?;
+    let occurred_at: Option<OffsetDateTime> = row.try_get("occurred_at")?;
     Ok(PendingEvent {
-        sequence: row.try_get("sequence").map_err(StoreError::backend)?,
+        sequence: row.try_get("sequence")?,
         attempts: i64::from(attempts),
         envelope: EventEnvelope {
-            id: EventId::from_uuid(row.try_get("event_id").map_err(StoreError::backend)?),
-            event_type: row.try_get("event_type").map_err(StoreError::backend)?,
-            aggregate_type: row.try_get("aggregate_type").map_err(StoreError::backend)?,
-            aggregate_id: row.try_get("aggregate_id").map_err(StoreError::backend)?,
-            occurred_at: row.try_get("occurred_at").map_err(StoreError::backend)?,
-            payload: serde_json::from_str(&payload).map_err(StoreError::backend)?,
+            id: EventId::from_uuid(row.try_get("event_id")?),
+            event_type: row.try_get("event_type")?,
+            aggregate_type: row.try_get("aggregate_type")?,
+            aggregate_id: row.try_get("aggregate_id")?,
+            occurred_at: occurred_at.ok_or("occurred_at is not within the years 1 to 9999")?,
+            payload: serde_json::from_str(&payload)?,
         },
+    })
+}
+
+/// A row of a batch: the event, or why it is none.
+fn outbox_row(row: &PgRow) -> Result<OutboxRow, StoreError> {
+    let sequence: i64 = row.try_get("sequence").map_err(StoreError::backend)?;
+    Ok(match pending_event(row) {
+        Ok(event) => OutboxRow::Event(event),
+        Err(error) => OutboxRow::Undecodable(UndecodableEvent { sequence, reason: error.to_string() }),
     })
 }
 
 impl OutboxStore for PostgresOutbox {
     /// Claims the batch for the lease. Times come from the database's clock, shared by
     /// every instance, rather than from `_now`.
-    async fn next_batch(&self, limit: i64, _now: OffsetDateTime) -> Result<Vec<PendingEvent>, StoreError> {
-        let rows = sqlx::query(
+    async fn next_batch(&self, limit: i64, _now: OffsetDateTime) -> Result<Vec<OutboxRow>, StoreError> {
+        // Claiming again is harmless: a claim is one statement that only ever takes
+        // rows whose lease has run out, so a pass given up at any point (even with the
+        // statement committed unseen) leaves at worst rows locked until their lease
+        // ends, then delivered again.
+        let rows = sqlx::query(concat!(
             "WITH claimable AS (
                  SELECT o.sequence FROM outbox o
                  WHERE o.dead_at IS NULL
@@ -127,15 +157,17 @@ impl OutboxStore for PostgresOutbox {
              UPDATE outbox SET locked_until = now() + make_interval(secs => $2)
              FROM claimable WHERE outbox.sequence = claimable.sequence
              RETURNING outbox.sequence, outbox.attempts, outbox.event_id, outbox.event_type,
-                       outbox.aggregate_type, outbox.aggregate_id, outbox.occurred_at, outbox.payload::text AS payload",
-        )
+                       outbox.aggregate_type, outbox.aggregate_id, ",
+            occurred_at!(),
+            ", outbox.payload::text AS payload"
+        ))
         .bind(limit)
         .bind(self.lease.as_secs_f64())
         .fetch_all(self.database.pool())
         .await
         .map_err(StoreError::backend)?;
-        let mut batch = rows.iter().map(pending_event).collect::<Result<Vec<_>, _>>()?;
-        batch.sort_by_key(|event| event.sequence);
+        let mut batch = rows.iter().map(outbox_row).collect::<Result<Vec<_>, _>>()?;
+        batch.sort_by_key(OutboxRow::sequence);
         Ok(batch)
     }
 

@@ -194,3 +194,50 @@ async fn a_commit_on_another_connection_wakes_an_idle_relay_through_notify() {
     running.await.expect("relay stops");
     listener.await.expect("listener stops");
 }
+
+/// The relay's contract with what goes wrong, shared with SQLite.
+mod relay_contract {
+    use std::time::Duration;
+
+    use taskdeck_kernel::{EventEnvelope, StoreError};
+    use taskdeck_platform::BoxFuture;
+    use taskdeck_platform::outbox::contract::ContractOutbox;
+
+    use super::super::{PostgresOutbox, append};
+    use crate::testing::{Temporary, temporary};
+
+    impl ContractOutbox for PostgresOutbox {
+        fn commit<'a>(&'a self, events: &'a [EventEnvelope]) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(async move {
+                let mut transaction = self.database.begin().await?;
+                append(&mut transaction, events).await?;
+                transaction.commit().await.map_err(StoreError::backend)
+            })
+        }
+
+        /// A payload is `jsonb`, so always JSON: the time it occurred is what no event
+        /// can have.
+        fn insert_undecodable<'a>(&'a self, aggregate_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload)
+                     VALUES (gen_random_uuid(), 'projects.TaskAdded.v1', 'project', $1, 'infinity', '{}')",
+                )
+                .bind(aggregate_id)
+                .execute(self.database.pool())
+                .await
+                .map(drop)
+                .map_err(StoreError::backend)
+            })
+        }
+    }
+
+    /// The lease is the pass timeout the contract gives its relay, so that a claim of a
+    /// pass given up lapses about when the next pass starts.
+    async fn fresh_outbox() -> Option<(PostgresOutbox, Temporary)> {
+        let database = temporary().await?;
+        Some((PostgresOutbox::new((*database).clone(), Duration::from_secs(1)), database))
+    }
+
+    taskdeck_platform::outbox_relay_contract!(fresh_outbox);
+}

@@ -5,7 +5,7 @@ mod tests;
 
 use rusqlite::{Connection, Row};
 use taskdeck_kernel::{EventEnvelope, EventId, StoreError};
-use taskdeck_platform::outbox::{OutboxStats, OutboxStore, PendingEvent};
+use taskdeck_platform::outbox::{OutboxRow, OutboxStats, OutboxStore, PendingEvent, UndecodableEvent};
 use taskdeck_platform::sql;
 use time::OffsetDateTime;
 
@@ -81,6 +81,15 @@ fn pending_event(row: &Row<'_>) -> rusqlite::Result<PendingEvent> {
     })
 }
 
+/// A row of a batch; its sequence is an integer primary key, so always readable.
+fn outbox_row(row: &Row<'_>) -> rusqlite::Result<OutboxRow> {
+    let sequence: i64 = row.get("sequence")?;
+    Ok(match pending_event(row) {
+        Ok(event) => OutboxRow::Event(event),
+        Err(error) => OutboxRow::Undecodable(UndecodableEvent { sequence, reason: error.to_string() }),
+    })
+}
+
 fn unix_millis(instant: OffsetDateTime) -> i64 {
     i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
@@ -100,7 +109,7 @@ impl SqliteOutbox {
 }
 
 impl OutboxStore for SqliteOutbox {
-    async fn next_batch(&self, limit: i64, now: OffsetDateTime) -> Result<Vec<PendingEvent>, StoreError> {
+    async fn next_batch(&self, limit: i64, now: OffsetDateTime) -> Result<Vec<OutboxRow>, StoreError> {
         // The oldest live event of each aggregate, if its retry time has come.
         self.database.read(|connection| {
             let mut statement = connection.prepare_cached(
@@ -118,7 +127,9 @@ impl OutboxStore for SqliteOutbox {
                  ORDER BY o.sequence
                  LIMIT ?",
             )?;
-            statement.query_map((unix_millis(now), limit), pending_event)?.collect()
+            // A row that is no event comes back as such, so that it does not stop the
+            // others; only a failure to read the rows at all fails the batch.
+            statement.query_map((unix_millis(now), limit), outbox_row)?.collect()
         })
     }
 

@@ -503,3 +503,48 @@ async fn shutdown_lets_the_delivery_in_flight_finish_before_the_relay_stops() {
     let stats = SqliteOutbox::new(database.clone()).stats().await.expect("stats");
     assert_eq!(stats.pending, 0, "the finished delivery was recorded before stopping");
 }
+
+/// The relay's contract with what goes wrong, shared with PostgreSQL.
+mod relay_contract {
+    use taskdeck_kernel::{EventEnvelope, StoreError};
+    use taskdeck_platform::BoxFuture;
+    use taskdeck_platform::outbox::contract::ContractOutbox;
+    use time::OffsetDateTime;
+
+    use super::super::{SqliteOutbox, append};
+    use crate::Timestamp;
+    use crate::testing::{Temporary, temporary};
+
+    impl ContractOutbox for SqliteOutbox {
+        fn commit<'a>(&'a self, events: &'a [EventEnvelope]) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(async move {
+                let transaction = self.database.begin_write().await?;
+                append(transaction.connection(), events)?;
+                transaction.commit()
+            })
+        }
+
+        /// A payload that is not JSON.
+        fn insert_undecodable<'a>(&'a self, aggregate_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(async move {
+                self.database
+                    .write(|connection| {
+                        connection.execute(
+                            "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload)
+                             VALUES (randomblob(16), 'projects.TaskAdded.v1', 'project', ?, ?, '{\"truncated\": ')",
+                            (aggregate_id, Timestamp(OffsetDateTime::now_utc())),
+                        )
+                    })
+                    .await
+                    .map(drop)
+            })
+        }
+    }
+
+    async fn fresh_outbox() -> Option<(SqliteOutbox, Temporary)> {
+        let database = temporary().await;
+        Some((SqliteOutbox::new((*database).clone()), database))
+    }
+
+    taskdeck_platform::outbox_relay_contract!(fresh_outbox);
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use taskdeck_kernel::StoreError;
 use tokio::sync::watch;
 
-use super::{Relay, RelayRun, RelaySignal};
+use super::{RESTART_BACKOFF, Relay, RelayRun, RelaySignal, supervise};
 use crate::BoxFuture;
 use crate::backend::Backend;
 
@@ -19,7 +19,8 @@ pub trait DeliverEvents: Send + Sync + 'static {
     fn run_once(&self) -> BoxFuture<'_, Result<RelayRun, StoreError>>;
 
     /// Delivers in the background until `shutdown` turns true, woken by this process's
-    /// commits and by those of every other process the backend can hear.
+    /// commits and by those of every other process the backend can hear. A relay that
+    /// dies before then is started again.
     fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) -> BoxFuture<'static, ()>;
 }
 
@@ -46,7 +47,13 @@ impl<B: Backend> DeliverEvents for BackgroundRelay<B> {
     fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let listening = tokio::spawn(self.backend.forward_commits(self.signal.clone(), shutdown.clone()));
-            self.relay.run(shutdown).await;
+            let relay = Arc::clone(&self);
+            let watching = shutdown.clone();
+            supervise("outbox relay", shutdown, RESTART_BACKOFF, move || {
+                let (relay, shutdown) = (Arc::clone(&relay), watching.clone());
+                async move { relay.relay.run(shutdown).await }
+            })
+            .await;
             let _ = listening.await;
         })
     }

@@ -7,8 +7,11 @@
 //! least once; handlers make the effect happen once by recording the event id in their
 //! own transaction (the inbox).
 
+#[cfg(feature = "testing")]
+pub mod contract;
 mod delivery;
 mod relay;
+mod supervisor;
 mod writer;
 
 use std::future::Future;
@@ -20,7 +23,8 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 pub use delivery::{BackgroundRelay, DeliverEvents};
-pub use relay::{Relay, RelayRun, RetryPolicy};
+pub use relay::{DEFAULT_PASS_TIMEOUT, Relay, RelayRun, RetryPolicy};
+pub use supervisor::{RESTART_BACKOFF, supervise};
 pub use writer::OutboxWriter;
 
 /// What a handler returns when it could not handle the event this time.
@@ -64,6 +68,34 @@ pub struct PendingEvent {
     pub envelope: EventEnvelope,
 }
 
+/// A row of the outbox that is no event: its columns cannot be read as one (a
+/// corrupted row, or one written by something else). It can never be delivered, so
+/// the relay parks it at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndecodableEvent {
+    pub sequence: i64,
+    /// What could not be read, for the log and the row's `last_error`.
+    pub reason: String,
+}
+
+/// A row of a batch: an event to deliver, or one that cannot be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutboxRow {
+    Event(PendingEvent),
+    Undecodable(UndecodableEvent),
+}
+
+impl OutboxRow {
+    /// The row's place in the outbox.
+    #[must_use]
+    pub fn sequence(&self) -> i64 {
+        match self {
+            Self::Event(event) => event.sequence,
+            Self::Undecodable(row) => row.sequence,
+        }
+    }
+}
+
 /// Counts of what the outbox holds, for operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OutboxStats {
@@ -74,7 +106,9 @@ pub struct OutboxStats {
 /// Where the relay reads events and records their fate.
 pub trait OutboxStore: Send + Sync + 'static {
     /// Up to `limit` deliverable events, oldest first: for each aggregate, only its
-    /// oldest pending event, and only once its retry time has come.
+    /// oldest pending event, and only once its retry time has come. Each row is read on
+    /// its own: one that is no event comes back as `Undecodable`, and the others are
+    /// delivered all the same.
     ///
     /// # Errors
     /// `StoreError::Backend` on a storage failure.
@@ -82,7 +116,7 @@ pub trait OutboxStore: Send + Sync + 'static {
         &self,
         limit: i64,
         now: OffsetDateTime,
-    ) -> impl Future<Output = Result<Vec<PendingEvent>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<OutboxRow>, StoreError>> + Send;
 
     /// Removes delivered events.
     ///

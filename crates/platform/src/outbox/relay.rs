@@ -1,18 +1,33 @@
 //! The relay: delivers outbox events to their handlers, retrying failures with
-//! exponential backoff and parking events that keep failing.
+//! exponential backoff and parking events that keep failing. A handler that panics has
+//! failed its delivery like one that answered an error; a row that is no event is
+//! parked at once; a pass that takes too long is given up and the next one starts.
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use taskdeck_kernel::StoreError;
+use taskdeck_kernel::{EventEnvelope, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::{EventHandler, OutboxStore, OutboxWriter, PendingEvent, RelaySignal};
+use super::{EventHandler, OutboxRow, OutboxStore, OutboxWriter, PendingEvent, RelaySignal, UndecodableEvent};
 
 /// Passes the relay makes at shutdown to deliver what is already due.
 const DRAIN_PASSES: usize = 10;
+
+/// The longest one pass of the background relay may take, its handlers included. A
+/// pass is a few milliseconds of work per event, so one that takes this long is stuck
+/// (a database that does not answer, a handler that waits forever); it is given up and
+/// the next pass starts. Its events are delivered again by a later pass: the handlers
+/// tolerate redelivery. On PostgreSQL the claim lease is at least this long, so a pass
+/// never delivers events whose claim another relay may have taken over.
+pub const DEFAULT_PASS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The longest an idle relay waits between two looks at the outbox.
 const MAX_IDLE_PAUSE: Duration = Duration::from_secs(5);
@@ -67,6 +82,7 @@ pub struct Relay<O> {
     retry: RetryPolicy,
     signal: RelaySignal,
     poll_interval: Duration,
+    pass_timeout: Duration,
     batch_size: i64,
 }
 
@@ -97,6 +113,7 @@ impl<O: OutboxStore> Relay<O> {
             retry: RetryPolicy::default(),
             signal: writer.signal().clone(),
             poll_interval: Duration::from_millis(250),
+            pass_timeout: DEFAULT_PASS_TIMEOUT,
             batch_size: 100,
         }
     }
@@ -113,11 +130,19 @@ impl<O: OutboxStore> Relay<O> {
         self
     }
 
-    /// Delivers one batch of deliverable events.
+    /// How long one pass of [`Relay::run`] may take before it is given up.
+    #[must_use]
+    pub fn with_pass_timeout(mut self, pass_timeout: Duration) -> Self {
+        self.pass_timeout = pass_timeout;
+        self
+    }
+
+    /// Delivers one batch of deliverable events. Not bounded in time: the background
+    /// relay bounds each pass (see [`Relay::with_pass_timeout`]).
     ///
     /// # Errors
     /// `StoreError` when the outbox cannot be read or updated; handler failures are
-    /// recorded on the event instead.
+    /// recorded on the event instead, and rows that are no event are parked.
     pub async fn run_once(&self) -> Result<RelayRun, StoreError> {
         let batch = self.outbox.next_batch(self.batch_size, OffsetDateTime::now_utc()).await?;
         if batch.is_empty() {
@@ -125,12 +150,18 @@ impl<O: OutboxStore> Relay<O> {
         }
         let mut delivered = Vec::with_capacity(batch.len());
         let mut failed = 0;
-        for event in &batch {
-            match self.deliver(event).await {
-                Ok(()) => delivered.push(event.sequence),
-                Err(error) => {
+        for row in &batch {
+            match row {
+                OutboxRow::Event(event) => match self.deliver(event).await {
+                    Ok(()) => delivered.push(event.sequence),
+                    Err(error) => {
+                        failed += 1;
+                        self.record_failure(event, &error).await?;
+                    }
+                },
+                OutboxRow::Undecodable(row) => {
                     failed += 1;
-                    self.record_failure(event, &error).await?;
+                    self.park_undecodable(row).await?;
                 }
             }
         }
@@ -143,9 +174,20 @@ impl<O: OutboxStore> Relay<O> {
             return Ok(());
         };
         for handler in handlers {
-            handler.handle(&event.envelope).await.map_err(|error| format!("{}: {error}", handler.name()))?;
+            handle_catching_panics(handler.as_ref(), &event.envelope)
+                .await
+                .map_err(|error| format!("{}: {error}", handler.name()))?;
         }
         Ok(())
+    }
+
+    async fn park_undecodable(&self, row: &UndecodableEvent) -> Result<(), StoreError> {
+        tracing::error!(
+            sequence = row.sequence,
+            reason = %row.reason,
+            "an outbox row cannot be read as an event; parked as dead"
+        );
+        self.outbox.record_failure(row.sequence, &format!("undecodable: {}", row.reason), None).await
     }
 
     async fn record_failure(&self, event: &PendingEvent, error: &str) -> Result<(), StoreError> {
@@ -180,19 +222,20 @@ impl<O: OutboxStore> Relay<O> {
         // instance with nothing to deliver does not keep the database busy.
         let mut idle_pause = self.poll_interval;
         while !*shutdown.borrow() {
-            let pause = match self.run_once().await {
-                Ok(RelayRun::Delivered { .. }) => {
+            let pause = match self.bounded_pass().await {
+                None => self.poll_interval,
+                Some(Ok(RelayRun::Delivered { .. })) => {
                     failures = 0;
                     idle_pause = self.poll_interval;
                     continue;
                 }
-                Ok(RelayRun::Idle) => {
+                Some(Ok(RelayRun::Idle)) => {
                     failures = 0;
                     let pause = idle_pause;
                     idle_pause = (idle_pause * 2).min(MAX_IDLE_PAUSE.max(self.poll_interval));
                     pause
                 }
-                Err(error) => {
+                Some(Err(error)) => {
                     failures = failures.saturating_add(1);
                     tracing::error!(%error, failures, "the outbox relay cannot reach the outbox");
                     Duration::from_millis(200)
@@ -219,20 +262,71 @@ impl<O: OutboxStore> Relay<O> {
 }
 
 impl<O: OutboxStore> Relay<O> {
+    /// One pass, given up after the pass timeout (`None`). Giving up is safe: events
+    /// already delivered but not yet deleted are delivered again later, and a claim
+    /// (PostgreSQL) lapses with its lease.
+    async fn bounded_pass(&self) -> Option<Result<RelayRun, StoreError>> {
+        let pass = tokio::time::timeout(self.pass_timeout, self.run_once()).await;
+        if pass.is_err() {
+            tracing::warn!(
+                timeout_ms = self.pass_timeout.as_millis(),
+                "an outbox relay pass took too long and was given up; starting the next one"
+            );
+        }
+        pass.ok()
+    }
+
     /// Delivers what the last requests before shutdown committed, so a clean stop
     /// leaves nothing waiting; bounded, because a stop must not take forever.
     async fn drain(&self) {
         for _ in 0..DRAIN_PASSES {
-            match self.run_once().await {
-                Ok(RelayRun::Delivered { .. }) => {}
-                Ok(RelayRun::Idle) => return,
-                Err(error) => {
+            match self.bounded_pass().await {
+                Some(Ok(RelayRun::Delivered { .. })) => {}
+                Some(Ok(RelayRun::Idle)) | None => return,
+                Some(Err(error)) => {
                     tracing::warn!(%error, "the outbox relay could not drain before stopping");
                     return;
                 }
             }
         }
     }
+}
+
+/// Runs `handler` on `event`, a panic included: a panicking handler has failed its
+/// delivery, to be retried and parked like any other failure, instead of taking the
+/// relay down with it.
+async fn handle_catching_panics(handler: &dyn EventHandler, event: &EventEnvelope) -> Result<(), String> {
+    let handling = catch_unwind(AssertUnwindSafe(|| handler.handle(event))).map_err(panicked)?;
+    match CatchPanic(handling).await {
+        Ok(outcome) => outcome.map_err(|error| error.to_string()),
+        Err(panic) => Err(panicked(panic)),
+    }
+}
+
+/// A future whose panic while polled is its output instead of unwinding the caller.
+struct CatchPanic<F>(F);
+
+impl<F: Future + Unpin> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(context))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// What a panic said, for the log and the event's `last_error`.
+pub(super) fn panicked(panic: Box<dyn Any + Send>) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    format!("panicked: {message}")
 }
 
 /// A number in [0, 1) for backoff jitter; falls back to the middle if the system's

@@ -45,6 +45,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         refresh_token_lifetime: Duration::from_secs(args.refresh_token_ttl),
         trusted_proxies: args.trusted_proxies,
         login_rate: args.login_rate,
+        hashing_queue: None,
         cors_origins: args.cors_origins,
     };
     let limits = ConnectionLimits {

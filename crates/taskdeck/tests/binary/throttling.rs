@@ -52,6 +52,11 @@ async fn fifty_concurrent_wrong_passwords_get_five_tries_and_no_5xx(backend: Tes
     }
     clients[instances - 1].newcomer("bystander@example.com").await;
     assert!(logs.contains("throttled a login"), "throttling is logged:\n{logs}");
+    let refusals = logs.lines().filter(|line| line.contains("refused a login")).collect::<Vec<_>>();
+    assert_eq!(refusals.len(), 5, "each checked guess is logged once:\n{logs}");
+    assert!(refusals.iter().all(|line| line.contains("wrong password") && line.contains("127.0.0.1")), "{logs}");
+    assert!(!logs.contains("guess number"), "no password is logged:\n{logs}");
+    assert!(!logs.contains("target@example.com"), "nor the address:\n{logs}");
 }
 
 async fn login_forwarded_for(client: &Client, forwarded_for: &str) -> u16 {

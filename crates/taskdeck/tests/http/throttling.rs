@@ -1,6 +1,7 @@
 //! Throttling: failed logins per account (kept in the database), logins and
-//! registrations per client address (`--login-rate`), and where the client address
-//! comes from (`--trusted-proxies`).
+//! registrations per client address (`--login-rate`), where the client address comes
+//! from (`--trusted-proxies`), and the requests shed when the password hashing queue
+//! is full.
 
 use std::net::SocketAddr;
 
@@ -197,4 +198,46 @@ async fn garbage_where_a_trusted_proxy_names_the_client_is_a_400_that_changes_no
     assert!(reply.text.len() < 1024, "the answer does not echo the header: {} bytes", reply.text.len());
     // No account was made and no bucket was charged: the one request allowed succeeds.
     register_from(&app, "10.0.0.2", Some("203.0.113.5"), "garbage@example.com").await.expect(201);
+}
+
+/// Asserts the answer of a full password hashing queue: a 503 problem document with
+/// `Retry-After`.
+#[track_caller]
+fn assert_shed(reply: &Reply) {
+    assert_problem(reply, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.body["type"], json!("urn:taskdeck:problem:password-hashing-overloaded"), "{reply:?}");
+    let retry_after: u64 = reply.header(header::RETRY_AFTER).parse().expect("Retry-After in seconds");
+    assert!(retry_after >= 1, "{reply:?}");
+}
+
+#[tokio::test]
+async fn every_request_that_hashes_a_password_answers_503_with_retry_after_when_the_hashing_queue_is_full() {
+    let app = TestApp::new().await;
+    let bob = app.user("bob@example.com").await;
+    // A second instance on the same database whose hashing queue holds nothing: every
+    // hash it is asked for finds the queue full.
+    let full = Settings { hashing_queue: Some(0), ..Settings::default() };
+    let overloaded = Client::in_process(app.database.compose(&full).await.expect("application").router);
+
+    assert_shed(&overloaded.login("bob@example.com", PASSWORD).await);
+    assert_shed(&overloaded.login("nobody@example.com", PASSWORD).await);
+    assert_shed(&overloaded.register("alice@example.com", PASSWORD).await);
+    let change = json!({"currentPassword": PASSWORD, "newPassword": "another password"});
+    assert_shed(&overloaded.put_json("/api/users/me/password", Some(&bob.token), &change).await);
+    let erase = Client::build(
+        Method::DELETE,
+        "/api/users/me",
+        Some(&bob.token),
+        Some((JSON, json!({"password": PASSWORD}).to_string().into_bytes())),
+    );
+    assert_shed(&overloaded.send(erase).await);
+
+    // Nothing was done, and shed logins are no failed logins: after more of them than
+    // the throttle allows failures, the right password still signs in.
+    app.login("alice@example.com", PASSWORD).await.expect(401);
+    app.get("/api/users/me", Some(&bob.token)).await.expect(200);
+    for _ in 0..5 {
+        assert_shed(&overloaded.login("bob@example.com", WRONG).await);
+    }
+    app.login("bob@example.com", PASSWORD).await.expect(200);
 }
