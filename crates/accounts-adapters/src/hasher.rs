@@ -24,6 +24,7 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as PhcHash, 
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use taskdeck_accounts::application::{HashingError, PasswordHasher};
 use taskdeck_accounts::domain::{PasswordHash, PlainPassword};
+use taskdeck_platform::metrics::PASSWORD_HASHES;
 use tokio::sync::oneshot;
 
 /// Hashes that may wait per hashing thread before new ones are refused. One hash takes
@@ -48,14 +49,16 @@ struct Running<'a>(&'a HashingLoad);
 
 impl<'a> Running<'a> {
     fn start(load: &'a HashingLoad) -> Self {
-        load.running.fetch_add(1, Ordering::Relaxed);
+        let running = load.running.fetch_add(1, Ordering::Relaxed) + 1;
+        publish(PASSWORD_HASHES_RUNNING, running);
         Self(load)
     }
 }
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::Relaxed);
+        let running = self.0.running.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
+        publish(PASSWORD_HASHES_RUNNING, running);
     }
 }
 
@@ -117,6 +120,15 @@ impl Memory {
     }
 }
 
+const PASSWORD_HASHES_QUEUED: &str = "queued";
+const PASSWORD_HASHES_RUNNING: &str = "running";
+
+/// Sets the gauge `taskdeck_password_hashes{state}` (a no-op without a recorder).
+fn publish(state: &'static str, count: usize) {
+    #[allow(clippy::cast_precision_loss)] // a few hundred at most
+    metrics::gauge!(PASSWORD_HASHES, "state" => state).set(count as f64);
+}
+
 /// How busy the hashing threads are, read without a lock (for the metric
 /// `taskdeck_password_hashes{state}`).
 #[derive(Debug, Default)]
@@ -127,6 +139,11 @@ pub struct HashingLoad {
 }
 
 impl HashingLoad {
+    fn set_queued(&self, queued: usize) {
+        self.queued.store(queued, Ordering::Relaxed);
+        publish(PASSWORD_HASHES_QUEUED, queued);
+    }
+
     /// Hashes waiting for a hashing thread (abandoned ones included until a thread or
     /// a full queue throws them out).
     #[must_use]
@@ -176,7 +193,7 @@ impl Queue {
             let before = pending.jobs.len();
             pending.jobs.retain(|job| !job.abandoned());
             self.load.abandoned.fetch_add(before - pending.jobs.len(), Ordering::Relaxed);
-            self.load.queued.store(pending.jobs.len(), Ordering::Relaxed);
+            self.load.set_queued(pending.jobs.len());
         }
         if pending.jobs.len() >= self.capacity {
             return Err(HashingError::Overloaded);
@@ -193,7 +210,7 @@ impl Queue {
 
     fn push(&self, pending: &mut Pending, job: Box<dyn Job>) {
         pending.jobs.push_back(job);
-        self.load.queued.store(pending.jobs.len(), Ordering::Relaxed);
+        self.load.set_queued(pending.jobs.len());
         self.arrived.notify_one();
     }
 
@@ -202,7 +219,7 @@ impl Queue {
         let mut pending = self.lock();
         loop {
             if let Some(job) = pending.jobs.pop_front() {
-                self.load.queued.store(pending.jobs.len(), Ordering::Relaxed);
+                self.load.set_queued(pending.jobs.len());
                 return Some(job);
             }
             if !pending.open {

@@ -64,6 +64,9 @@ pub struct EventEnvelope {
     pub aggregate_id: String,
     pub occurred_at: OffsetDateTime,
     pub payload: serde_json::Value,
+    /// The W3C `traceparent` of the request that recorded the event, if it came with
+    /// one: the work the event causes later is logged under the same trace.
+    pub trace_parent: Option<String>,
 }
 
 impl EventEnvelope {
@@ -80,6 +83,7 @@ impl EventEnvelope {
             aggregate_id: event.aggregate_id(),
             occurred_at: event.occurred_at(),
             payload: serde_json::to_value(event)?,
+            trace_parent: None,
         })
     }
 

@@ -15,6 +15,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
+use taskdeck_platform::metrics::THROTTLED;
 use thiserror::Error;
 
 use crate::problem::ApiError;
@@ -100,6 +101,7 @@ impl<C: Clock> AddressRateLimiter<C> {
         self.buckets.check_key(&address).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.buckets.clock().now());
             tracing::info!(client = %address, retry_after_ms = wait.as_millis(), "throttled a client address");
+            metrics::counter!(THROTTLED, "reason" => "address").increment(1);
             ApiError::too_many_requests(
                 "rate-limited",
                 "Too many logins and registrations from this address; try again after the time in Retry-After",

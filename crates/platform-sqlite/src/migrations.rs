@@ -24,6 +24,11 @@ pub const PLATFORM_MIGRATIONS: &[Migration] = &[
         description: "idempotency keys",
         sql: include_str!("../migrations/0009_idempotency_keys.sql"),
     },
+    Migration {
+        version: 12,
+        description: "outbox trace parent",
+        sql: include_str!("../migrations/0012_outbox_trace_parent.sql"),
+    },
 ];
 
 #[derive(Debug, Error)]

@@ -33,7 +33,7 @@ impl<S: ProjectsStore> EventHandler for StarterProjectHandler<S> {
             let outcome = create_starter_project(&self.store, event.id, &account).await?;
             match outcome {
                 StarterProjectOutcome::Created => {
-                    tracing::debug!(user = %account.user_id, "created the starter project");
+                    tracing::info!(user = %account.user_id, "created the starter project");
                 }
                 StarterProjectOutcome::AlreadyHandled => {
                     tracing::info!(user = %account.user_id, event = %event.id.as_uuid(), "redelivered event ignored");

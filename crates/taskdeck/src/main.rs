@@ -4,18 +4,19 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use taskdeck::cli::{Cli, LogFormat};
+use taskdeck::telemetry::Logs;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let format = cli.log_format;
-    taskdeck::telemetry::init(format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(format, &anyhow::Error::new(error).context("cannot start the async runtime")),
+    let mut logs = taskdeck::telemetry::init(format);
+    let outcome = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(taskdeck::commands::run(cli.command)),
+        Err(error) => Err(anyhow::Error::new(error).context("cannot start the async runtime")),
     };
-    match runtime.block_on(taskdeck::commands::run(cli.command)) {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(format, &error),
+        Err(error) => fail(format, &error, &mut logs),
     }
 }
 
@@ -23,10 +24,17 @@ fn main() -> ExitCode {
 /// person, or one JSON log event with `--log-format json`, never both (the log goes to
 /// stderr too, so both would say the same thing twice).
 #[allow(clippy::print_stderr)]
-fn fail(format: LogFormat, error: &anyhow::Error) -> ExitCode {
+fn fail(format: LogFormat, error: &anyhow::Error, logs: &mut Logs) -> ExitCode {
     match format {
-        LogFormat::Text => eprintln!("taskdeck: error: {error:#}"),
-        LogFormat::Json => tracing::error!("{error:#}"),
+        // After the lines logged before it, which the log writer may still hold.
+        LogFormat::Text => {
+            logs.flush();
+            eprintln!("taskdeck: error: {error:#}");
+        }
+        LogFormat::Json => {
+            tracing::error!("{error:#}");
+            logs.flush();
+        }
     }
     ExitCode::FAILURE
 }

@@ -10,6 +10,7 @@ use taskdeck_accounts::application::{
 };
 use taskdeck_accounts::domain::ThrottleKey;
 use taskdeck_kernel::{StoreError, UserId};
+use taskdeck_platform::metrics::THROTTLED;
 use taskdeck_platform_http::{ApiError, FieldError};
 
 const EMAIL_TAKEN: &str = "This email address is already registered";
@@ -55,11 +56,14 @@ pub(super) fn register_error(error: &RegisterError) -> ApiError {
 pub(super) fn login_error(error: &LoginError) -> ApiError {
     match error {
         LoginError::InvalidCredentials(_) => ApiError::unauthorized("Invalid email or password"),
-        LoginError::Throttled { retry_after } => ApiError::too_many_requests(
-            "too-many-failed-logins",
-            "Too many failed logins for this email address; try again after the time in Retry-After",
-            *retry_after,
-        ),
+        LoginError::Throttled { retry_after } => {
+            metrics::counter!(THROTTLED, "reason" => "account").increment(1);
+            ApiError::too_many_requests(
+                "too-many-failed-logins",
+                "Too many failed logins for this email address; try again after the time in Retry-After",
+                *retry_after,
+            )
+        }
         LoginError::Hashing(hashing) => hashing_error(hashing, error),
         LoginError::Token(_) => ApiError::internal(error),
         LoginError::Store(store) => store_error(store),

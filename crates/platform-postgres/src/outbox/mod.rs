@@ -46,8 +46,8 @@ macro_rules! occurred_at {
 pub(crate) async fn append(connection: &mut PgConnection, events: &[EventEnvelope]) -> Result<(), StoreError> {
     for event in events {
         sqlx::query(
-            "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload)
-             VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+            "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload, trace_parent)
+             VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
         )
         .bind(event.id.as_uuid())
         .bind(&event.event_type)
@@ -55,6 +55,7 @@ pub(crate) async fn append(connection: &mut PgConnection, events: &[EventEnvelop
         .bind(&event.aggregate_id)
         .bind(event.occurred_at)
         .bind(event.payload.to_string())
+        .bind(&event.trace_parent)
         .execute(&mut *connection)
         .await
         .map_err(StoreError::backend)?;
@@ -92,7 +93,7 @@ impl PostgresOutbox {
         let rows = sqlx::query(concat!(
             "SELECT sequence, attempts, event_id, event_type, aggregate_type, aggregate_id, ",
             occurred_at!(),
-            ", payload::text AS payload FROM outbox ORDER BY sequence"
+            ", payload::text AS payload, trace_parent FROM outbox ORDER BY sequence"
         ))
         .fetch_all(self.database.pool())
         .await
@@ -118,6 +119,7 @@ fn pending_event(row: &PgRow) -> Result<PendingEvent, DecodeError> {
             aggregate_id: row.try_get("aggregate_id")?,
             occurred_at: occurred_at.ok_or("occurred_at is not within the years 1 to 9999")?,
             payload: serde_json::from_str(&payload)?,
+            trace_parent: row.try_get("trace_parent")?,
         },
     })
 }
@@ -159,7 +161,7 @@ impl OutboxStore for PostgresOutbox {
              RETURNING outbox.sequence, outbox.attempts, outbox.event_id, outbox.event_type,
                        outbox.aggregate_type, outbox.aggregate_id, ",
             occurred_at!(),
-            ", outbox.payload::text AS payload"
+            ", outbox.payload::text AS payload, outbox.trace_parent"
         ))
         .bind(limit)
         .bind(self.lease.as_secs_f64())

@@ -26,6 +26,7 @@ async fn fresh_database() -> Option<Temporary> {
 
 fn event(aggregate_id: &str, n: usize) -> EventEnvelope {
     EventEnvelope {
+        trace_parent: None,
         id: EventId::generate(),
         event_type: EVENT_TYPE.to_owned(),
         aggregate_type: "project".to_owned(),

@@ -17,8 +17,9 @@ pub(crate) fn append(connection: &Connection, events: &[EventEnvelope]) -> Resul
     for event in events {
         connection
             .execute_cached(
-                "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload,
+                                     trace_parent)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     event.id.as_uuid(),
                     &event.event_type,
@@ -26,6 +27,7 @@ pub(crate) fn append(connection: &Connection, events: &[EventEnvelope]) -> Resul
                     &event.aggregate_id,
                     Timestamp(event.occurred_at),
                     event.payload.to_string(),
+                    &event.trace_parent,
                 ),
             )
             .map_err(StoreError::backend)?;
@@ -53,7 +55,8 @@ impl SqliteOutbox {
     pub async fn all_events(&self) -> Result<Vec<EventEnvelope>, StoreError> {
         let events = self.database.read(|connection| {
             let mut statement = connection.prepare_cached(
-                "SELECT sequence, attempts, event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload
+                "SELECT sequence, attempts, event_id, event_type, aggregate_type, aggregate_id, occurred_at, payload,
+                        trace_parent
                  FROM outbox ORDER BY sequence",
             )?;
             statement.query_map([], pending_event)?.collect::<rusqlite::Result<Vec<_>>>()
@@ -77,6 +80,7 @@ fn pending_event(row: &Row<'_>) -> rusqlite::Result<PendingEvent> {
             payload: serde_json::from_str(&payload).map_err(|error| {
                 rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(error))
             })?,
+            trace_parent: row.get("trace_parent")?,
         },
     })
 }
@@ -114,7 +118,7 @@ impl OutboxStore for SqliteOutbox {
         self.database.read(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT o.sequence, o.attempts, o.event_id, o.event_type, o.aggregate_type, o.aggregate_id,
-                        o.occurred_at, o.payload
+                        o.occurred_at, o.payload, o.trace_parent
                  FROM outbox o
                  WHERE o.dead_at IS NULL
                    AND o.available_at <= ?

@@ -40,6 +40,7 @@ fn quick_retries(max_attempts: i64) -> RetryPolicy {
 
 fn event(event_type: &str, aggregate_id: &str) -> EventEnvelope {
     EventEnvelope {
+        trace_parent: None,
         id: EventId::generate(),
         event_type: event_type.to_owned(),
         aggregate_type: "project".to_owned(),

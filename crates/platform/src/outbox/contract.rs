@@ -39,6 +39,7 @@ pub trait ContractOutbox: OutboxStore + Clone + 'static {
 
 fn event(aggregate_id: &str) -> EventEnvelope {
     EventEnvelope {
+        trace_parent: None,
         id: EventId::generate(),
         event_type: EVENT_TYPE.to_owned(),
         aggregate_type: "project".to_owned(),

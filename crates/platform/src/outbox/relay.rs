@@ -17,6 +17,12 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::{EventHandler, OutboxRow, OutboxStore, OutboxWriter, PendingEvent, RelaySignal, UndecodableEvent};
+use crate::metrics::RELAY_DELIVERIES;
+use crate::trace::TraceParent;
+use tracing::Instrument;
+
+/// The handler label of rows parked because they could not be read as events.
+const UNDECODABLE: &str = "undecodable";
 
 /// Passes the relay makes at shutdown to deliver what is already due.
 const DRAIN_PASSES: usize = 10;
@@ -154,9 +160,9 @@ impl<O: OutboxStore> Relay<O> {
             match row {
                 OutboxRow::Event(event) => match self.deliver(event).await {
                     Ok(()) => delivered.push(event.sequence),
-                    Err(error) => {
+                    Err((handler, error)) => {
                         failed += 1;
-                        self.record_failure(event, &error).await?;
+                        self.record_failure(event, handler, &error).await?;
                     }
                 },
                 OutboxRow::Undecodable(row) => {
@@ -169,14 +175,29 @@ impl<O: OutboxStore> Relay<O> {
         Ok(RelayRun::Delivered { delivered: delivered.len(), failed })
     }
 
-    async fn deliver(&self, event: &PendingEvent) -> Result<(), String> {
+    /// Hands the event to each of its handlers in turn; the first that fails is named
+    /// with its error.
+    async fn deliver(&self, event: &PendingEvent) -> Result<(), (&'static str, String)> {
         let Some(handlers) = self.handlers.get(event.envelope.event_type.as_str()) else {
             return Ok(());
         };
+        // Whatever the handlers log carries the event and the trace of the request
+        // that recorded it.
+        let envelope = &event.envelope;
+        let trace = envelope.trace_parent.as_deref().and_then(TraceParent::parse);
+        let span = tracing::info_span!(
+            "event",
+            event_id = %envelope.id.as_uuid(),
+            event_type = envelope.event_type.as_str(),
+            trace_id = trace.as_ref().map(TraceParent::trace_id),
+        );
         for handler in handlers {
-            handle_catching_panics(handler.as_ref(), &event.envelope)
+            let name = handler.name();
+            handle_catching_panics(handler.as_ref(), envelope)
+                .instrument(span.clone())
                 .await
-                .map_err(|error| format!("{}: {error}", handler.name()))?;
+                .map_err(|error| (name, format!("{name}: {error}")))?;
+            metrics::counter!(RELAY_DELIVERIES, "handler" => name, "outcome" => "delivered").increment(1);
         }
         Ok(())
     }
@@ -187,12 +208,15 @@ impl<O: OutboxStore> Relay<O> {
             reason = %row.reason,
             "an outbox row cannot be read as an event; parked as dead"
         );
+        metrics::counter!(RELAY_DELIVERIES, "handler" => UNDECODABLE, "outcome" => "dead").increment(1);
         self.outbox.record_failure(row.sequence, &format!("undecodable: {}", row.reason), None).await
     }
 
-    async fn record_failure(&self, event: &PendingEvent, error: &str) -> Result<(), StoreError> {
+    async fn record_failure(&self, event: &PendingEvent, handler: &'static str, error: &str) -> Result<(), StoreError> {
         let attempts = event.attempts + 1;
         let retry_at = self.retry.next_attempt(attempts, OffsetDateTime::now_utc(), jitter());
+        let outcome = if retry_at.is_some() { "failed" } else { "dead" };
+        metrics::counter!(RELAY_DELIVERIES, "handler" => handler, "outcome" => outcome).increment(1);
         match retry_at {
             Some(at) => tracing::warn!(
                 event_id = %event.envelope.id.as_uuid(),

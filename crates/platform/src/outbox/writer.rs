@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use taskdeck_kernel::{EventEnvelope, RecordedEvent, StoreError};
 
 use super::{EventHandler, RelaySignal};
+use crate::trace;
 
 /// Shared by every unit of work of a process. Events no handler subscribes to would
 /// only be written and deleted again, so once the relay is built from its handlers
@@ -49,7 +50,13 @@ impl OutboxWriter {
         events
             .iter()
             .filter(|event| self.keeps(event.event_type()))
-            .map(|event| event.to_envelope().map_err(StoreError::backend))
+            .map(|event| {
+                let mut envelope = event.to_envelope().map_err(StoreError::backend)?;
+                if envelope.trace_parent.is_none() {
+                    envelope.trace_parent = trace::current().map(|parent| parent.as_str().to_owned());
+                }
+                Ok(envelope)
+            })
             .collect()
     }
 
@@ -85,6 +92,7 @@ mod tests {
 
         fn to_envelope(&self) -> Result<EventEnvelope, serde_json::Error> {
             Ok(EventEnvelope {
+                trace_parent: None,
                 id: taskdeck_kernel::EventId::generate(),
                 event_type: self.0.to_owned(),
                 aggregate_type: "test".to_owned(),

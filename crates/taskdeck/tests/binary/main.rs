@@ -13,6 +13,7 @@ mod idempotency;
 mod instances;
 mod keys;
 mod lifecycle;
+mod logs;
 mod metrics;
 mod sessions;
 mod throttling;

@@ -43,6 +43,11 @@ async fn the_admin_listener_serves_every_series_of_the_contract(backend: TestBac
     api.get("/api/projects/424242", Some(&token)).await.expect(404);
     api.get("/api/projects/535353", Some(&token)).await.expect(404);
     api.get("/no/such/thing", None).await.expect(404);
+    // Five failed logins close the account's window: the sixth attempt is throttled.
+    for _ in 0..5 {
+        api.login("metrics@example.com", "not the password").await.expect(401);
+    }
+    api.login("metrics@example.com", "not the password").await.expect(429);
 
     let scrape = admin.get("/metrics", None).await.expect(200);
     assert!(scrape.content_type().starts_with("text/plain; version=0.0.4"), "{scrape:?}");
@@ -66,6 +71,14 @@ async fn the_admin_listener_serves_every_series_of_the_contract(backend: TestBac
     // The scrape itself is not an API request, and no API request is in flight.
     assert_eq!(counted("taskdeck_http_requests_in_flight"), 0.0);
     assert_eq!(counted("taskdeck_outbox_dead"), 0.0);
+    assert_eq!(counted(r#"taskdeck_throttled_total{reason="account"}"#), 1.0);
+    assert!(
+        counted(r#"taskdeck_relay_deliveries_total{handler="projects.starter_project",outcome="delivered"}"#) >= 1.0,
+        "the starter project's delivery is counted"
+    );
+    for state in ["queued", "running"] {
+        assert_eq!(counted(&format!(r#"taskdeck_password_hashes{{state="{state}"}}"#)), 0.0, "{state}");
+    }
     assert!(counted("taskdeck_outbox_pending") >= 0.0);
     assert!(counted("taskdeck_outbox_oldest_pending_age_seconds") >= 0.0);
     let pools: &[&str] = match backend {

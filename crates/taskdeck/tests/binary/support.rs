@@ -292,7 +292,8 @@ impl Launched {
         let address = line
             .split("listening on http://")
             .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
+            // The address ends the message: at a space, or at the quote of a JSON line.
+            .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '"').next())
             .and_then(|address| address.parse::<SocketAddr>().ok())
             .unwrap_or_else(|| panic!("cannot read the address in {line:?}"));
         Server { child: Some(child), address, base: format!("http://{address}"), log }
@@ -532,6 +533,17 @@ impl Inspector {
 
     /// One number, e.g. `SELECT COUNT(*) FROM …`.
     pub async fn scalar(&self, query: &str) -> i64 {
+        let result = match self {
+            Self::Sqlite(connection) => {
+                Self::sqlite(connection, |c| c.query_row(query, [], |row| row.get(0))).map_err(|e| e.to_string())
+            }
+            Self::Postgres(pool) => sqlx::query_scalar(sql(query)).fetch_one(pool).await.map_err(|e| e.to_string()),
+        };
+        result.unwrap_or_else(|error| panic!("{query}: {error}"))
+    }
+
+    /// One text value, e.g. `SELECT password_hash FROM users LIMIT 1`.
+    pub async fn text(&self, query: &str) -> String {
         let result = match self {
             Self::Sqlite(connection) => {
                 Self::sqlite(connection, |c| c.query_row(query, [], |row| row.get(0))).map_err(|e| e.to_string())
