@@ -1,5 +1,7 @@
 //! RFC 9457 problem documents: the body of every error answer.
 
+use std::sync::OnceLock;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -76,6 +78,33 @@ impl Problem {
     pub fn typed(status: StatusCode, slug: &str, detail: impl Into<String>) -> Self {
         Self { problem_type: format!("urn:taskdeck:problem:{slug}"), ..Self::new(status, detail) }
     }
+}
+
+/// Tells, of an error met in a failure, whether it is a passing condition and how long
+/// to wait; see [`recognise_passing_failures`].
+pub type PassingFailure = fn(&(dyn std::error::Error + 'static)) -> Option<std::time::Duration>;
+
+static PASSING_FAILURES: OnceLock<PassingFailure> = OnceLock::new();
+
+/// Installs, once per process, what tells the storage backend's passing failures (a
+/// database busy past its wait, full or unreachable) from faults: errors it recognises
+/// anywhere in a cause's chain are answered 503 with `Retry-After` instead of 500. The
+/// composition root installs its backend's; the HTTP code never names a database.
+pub fn recognise_passing_failures(classifier: PassingFailure) {
+    // A second installation (tests composing many applications) changes nothing.
+    let _ = PASSING_FAILURES.set(classifier);
+}
+
+fn passing_failure(cause: &dyn std::error::Error) -> Option<std::time::Duration> {
+    let classifier = PASSING_FAILURES.get()?;
+    let mut next = cause.source();
+    while let Some(error) = next {
+        if let Some(retry_after) = classifier(error) {
+            return Some(retry_after);
+        }
+        next = error.source();
+    }
+    None
 }
 
 /// An error answer: a problem document plus the headers its status needs.
@@ -188,8 +217,18 @@ impl ApiError {
         }
     }
 
-    /// 500. The cause is logged here; the answer names nothing internal.
+    /// 500, or 503 with `Retry-After` when the cause is a passing condition of the
+    /// storage (see [`recognise_passing_failures`]). The cause is logged here; the
+    /// answer names nothing internal.
     pub fn internal(cause: &dyn std::error::Error) -> Self {
+        if let Some(retry_after) = passing_failure(cause) {
+            tracing::warn!(error = %cause, source = ?cause.source(), "the storage is unavailable for now; answered 503");
+            return Self::overloaded(
+                "unavailable",
+                "The service cannot store or read data right now; try again after the time in Retry-After",
+                retry_after,
+            );
+        }
         tracing::error!(error = %cause, source = ?cause.source(), "request failed with an internal error");
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "An unexpected error occurred; it has been logged").into()
     }

@@ -33,6 +33,14 @@ impl Backend for PostgresDatabase {
         PostgresDatabase::close(self).await;
     }
 
+    async fn can_write(&self) -> bool {
+        PostgresDatabase::can_write(self).await
+    }
+
+    fn retry_after(error: &(dyn std::error::Error + 'static)) -> Option<std::time::Duration> {
+        crate::retry_after(error)
+    }
+
     async fn gauges(&self) -> Result<BackendGauges, StoreError> {
         let outbox = PostgresOutbox::new(self.clone(), DEFAULT_LEASE);
         let oldest_pending_at: Option<OffsetDateTime> = sqlx::query_scalar(sql::OUTBOX_OLDEST_PENDING)

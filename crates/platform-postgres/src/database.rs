@@ -229,9 +229,50 @@ impl PostgresDatabase {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
+    /// Whether a write can be made now: one row of `settings` is written and committed
+    /// (every instance writes the same row).
+    pub async fn can_write(&self) -> bool {
+        let proof = sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ('readiness_probe', now()::text)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .execute(&self.pool)
+        .await;
+        if let Err(error) = &proof {
+            tracing::warn!(%error, "readiness: the database takes no write");
+        }
+        proof.is_ok()
+    }
+
     pub async fn close(&self) {
         self.reads.close();
         self.pool.close().await;
+    }
+}
+
+/// When a failure of PostgreSQL is a passing condition rather than a fault, how long a
+/// client should wait before it tries again: no connection to be had (the pools are
+/// exhausted, the server is down or restarting), or the server refuses work it cannot
+/// do now (too many connections, a full disk, shutting down, a statement cancelled by
+/// its timeout).
+#[must_use]
+pub fn retry_after(error: &(dyn std::error::Error + 'static)) -> Option<Duration> {
+    if error.is::<reads::ReadPoolExhausted>() {
+        return Some(Duration::from_secs(1));
+    }
+    match error.downcast_ref::<sqlx::Error>()? {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            Some(Duration::from_secs(1))
+        }
+        sqlx::Error::Database(database) => {
+            let code = database.code()?;
+            // 08: connection exception; 53: insufficient resources; 57P01-57P03: the
+            // server is shutting down or starting; 57014: cancelled (statement timeout).
+            let passing =
+                code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "57014";
+            passing.then(|| Duration::from_secs(if code == "53100" { 30 } else { 1 }))
+        }
+        _ => None,
     }
 }
 
@@ -247,6 +288,17 @@ impl Drop for Waited<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exhausted_pools_and_lost_connections_are_passing_failures_and_bugs_are_not() {
+        assert_eq!(retry_after(&sqlx::Error::PoolTimedOut), Some(Duration::from_secs(1)));
+        let reset = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(retry_after(&reset), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after(&reads::ReadPoolExhausted("timed out".into())), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after(&sqlx::Error::RowNotFound), None);
+        assert_eq!(retry_after(&sqlx::Error::ColumnNotFound("id".into())), None);
+        assert_eq!(retry_after(&std::io::Error::other("not a database error")), None);
+    }
     use crate::testing::temporary;
 
     #[test]

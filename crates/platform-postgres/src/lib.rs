@@ -18,7 +18,7 @@ mod store;
 mod testing;
 
 pub use constraints::write_error;
-pub use database::{PostgresDatabase, PostgresSettings, PostgresSetupError};
+pub use database::{PostgresDatabase, PostgresSettings, PostgresSetupError, retry_after};
 pub use migrations::PLATFORM_MIGRATIONS;
 pub use outbox::{DEFAULT_LEASE, NOTIFY_CHANNEL, PostgresOutbox};
 pub use reads::ReadConnection;

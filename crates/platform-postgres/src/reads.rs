@@ -41,6 +41,11 @@ impl Manager for ReadConnections {
     }
 }
 
+/// No read connection could be had in time.
+#[derive(Debug, thiserror::Error)]
+#[error("no read connection could be had: {0}")]
+pub struct ReadPoolExhausted(pub(crate) String);
+
 /// A pool of read connections.
 #[derive(Debug, Clone)]
 pub(crate) struct ReadPool(Pool<ReadConnections>);
@@ -62,7 +67,9 @@ impl ReadPool {
     pub(crate) async fn connection(&self) -> Result<ReadConnection, StoreError> {
         let object = self.0.get().await.map_err(|error| match error {
             PoolError::Backend(error) => StoreError::backend(error),
-            other => StoreError::backend(std::io::Error::other(other.to_string())),
+            // No connection within the wait, or none could be opened in time: the
+            // database is overloaded or unreachable, a passing condition.
+            other => StoreError::backend(ReadPoolExhausted(other.to_string())),
         })?;
         Ok(ReadConnection(Some(object)))
     }

@@ -30,6 +30,14 @@ impl Backend for SqliteDatabase {
         SqliteDatabase::close(self).await;
     }
 
+    async fn can_write(&self) -> bool {
+        SqliteDatabase::can_write(self).await
+    }
+
+    fn retry_after(error: &(dyn std::error::Error + 'static)) -> Option<std::time::Duration> {
+        crate::retry_after(error)
+    }
+
     async fn gauges(&self) -> Result<BackendGauges, StoreError> {
         let outbox = SqliteOutbox::new(self.clone());
         Ok(BackendGauges {

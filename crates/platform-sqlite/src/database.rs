@@ -240,6 +240,25 @@ impl SqliteDatabase {
         self.read(|connection| connection.query_row("SELECT 1", [], |_| Ok(()))).is_ok()
     }
 
+    /// Whether a write can be made now: one row of `settings` is written and committed,
+    /// which fails while another process holds the write lock past the busy timeout,
+    /// or the disk is full.
+    pub async fn can_write(&self) -> bool {
+        let proof = self
+            .write(|connection| {
+                connection.execute(
+                    "INSERT INTO settings (key, value) VALUES ('readiness_probe', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [time::OffsetDateTime::now_utc().unix_timestamp().to_string()],
+                )
+            })
+            .await;
+        if let Err(error) = &proof {
+            tracing::warn!(%error, "readiness: the database takes no write");
+        }
+        proof.is_ok()
+    }
+
     /// Closes every connection, checkpointing the WAL into the database file. Later
     /// reads and writes fail.
     pub async fn close(&self) {
@@ -401,13 +420,19 @@ impl WriteTransaction {
     /// `StoreError::Backend` when the rollback fails.
     pub fn rollback(mut self) -> Result<(), StoreError> {
         self.finished = true;
+        if self.connection.is_autocommit() {
+            return Ok(());
+        }
         self.connection.execute_batch("ROLLBACK").map_err(StoreError::backend)
     }
 }
 
 impl Drop for WriteTransaction {
+    /// SQLite itself ends a transaction that hit some errors (a full disk, an I/O
+    /// error): then there is nothing left to roll back.
     fn drop(&mut self) {
         if !self.finished
+            && !self.connection.is_autocommit()
             && let Err(error) = self.connection.execute_batch("ROLLBACK")
         {
             tracing::error!(%error, "cannot roll back a write transaction; the next one will");
@@ -489,6 +514,19 @@ fn closed() -> StoreError {
     StoreError::backend(std::io::Error::other("the SQLite database is closed"))
 }
 
+/// When a failure of SQLite is a passing condition rather than a fault, how long a
+/// client should wait before it tries again: the write lock held by another process
+/// past the busy timeout, or a full disk (which an operator must attend to).
+#[must_use]
+pub fn retry_after(error: &(dyn std::error::Error + 'static)) -> Option<Duration> {
+    let error = error.downcast_ref::<rusqlite::Error>()?;
+    match error.sqlite_error_code()? {
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Some(Duration::from_secs(1)),
+        ErrorCode::DiskFull => Some(Duration::from_secs(30)),
+        _ => None,
+    }
+}
+
 fn is_busy(error: &rusqlite::Error) -> bool {
     error.sqlite_error_code().is_some_and(|code| matches!(code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
@@ -514,6 +552,46 @@ mod tests {
             let mode = std::fs::metadata(&file).expect("the file exists").permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{} is {mode:o}", file.display());
         }
+    }
+
+    #[tokio::test]
+    async fn a_transaction_that_sqlite_ended_on_a_full_disk_is_not_rolled_back_again() {
+        let database = temporary().await;
+        let transaction = database.begin_write().await.unwrap();
+        let connection = transaction.connection();
+        let pages: i64 = connection.query_row("PRAGMA page_count", [], |row| row.get(0)).unwrap();
+        connection.pragma_update(None, "max_page_count", pages).unwrap();
+        connection.execute_batch("CREATE TABLE filler (bytes BLOB)").ok();
+        let full = connection
+            .execute("INSERT INTO settings (key, value) VALUES ('filler', ?1)", [&"x".repeat(1 << 20)])
+            .unwrap_err();
+        assert_eq!(retry_after(&full), Some(Duration::from_secs(30)), "{full}");
+        assert!(connection.is_autocommit(), "SQLite ended the transaction itself");
+        assert!(transaction.rollback().is_ok(), "nothing left to roll back is no failure");
+        connection_is_usable_again(&database).await;
+    }
+
+    async fn connection_is_usable_again(database: &SqliteDatabase) {
+        let transaction = database.begin_write().await.unwrap();
+        transaction.connection().pragma_update(None, "max_page_count", 1_073_741_823_i64).unwrap();
+        transaction.commit().unwrap();
+        assert!(database.can_write().await);
+    }
+
+    #[tokio::test]
+    async fn a_write_lock_held_by_another_process_is_a_passing_condition() {
+        let database = temporary().await;
+        assert!(database.can_write().await);
+        let other = Connection::open(&database.shared.path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let error = database.begin_write().await.map(|_| ()).unwrap_err();
+        let StoreError::Backend(source) = &error else { panic!("{error}") };
+        assert_eq!(retry_after(source.as_ref()), Some(Duration::from_secs(1)), "{error}");
+        assert!(!database.can_write().await, "readiness sees that no write can be made");
+        other.execute_batch("ROLLBACK").unwrap();
+        assert!(database.can_write().await);
+        let not_sqlite = std::io::Error::other("unrelated");
+        assert_eq!(retry_after(&not_sqlite), None);
     }
 
     #[test]

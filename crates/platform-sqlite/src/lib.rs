@@ -18,7 +18,7 @@ mod testing;
 mod timestamp;
 
 pub use constraints::write_error;
-pub use database::{SqliteDatabase, SqliteSettings, SqliteSetupError, WriteTransaction};
+pub use database::{SqliteDatabase, SqliteSettings, SqliteSetupError, WriteTransaction, retry_after};
 pub use migrations::{MigrationError, PLATFORM_MIGRATIONS};
 pub use outbox::SqliteOutbox;
 pub use statements::CachedStatements;

@@ -101,7 +101,7 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert_eq!(recorded, [1, 3, 4, 6, 9]);
+        assert_eq!(recorded, [1, 3, 4, 6, 9, 12]);
         let tables: i64 = connection
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'

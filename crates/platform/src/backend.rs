@@ -42,6 +42,14 @@ pub trait Backend: SettingsStore + SigningKeyStore + IdempotencyStore + Clone + 
     /// Whether the database answers a trivial query.
     fn is_reachable(&self) -> impl Future<Output = bool> + Send;
 
+    /// Whether a write can be made now (a small one is made and committed).
+    fn can_write(&self) -> impl Future<Output = bool> + Send;
+
+    /// When `error`, met somewhere in a failure of this backend, is a passing
+    /// condition (busy, full, unreachable) rather than a fault: how long a client
+    /// should wait before trying again.
+    fn retry_after(error: &(dyn std::error::Error + 'static)) -> Option<std::time::Duration>;
+
     /// The outbox's counts and the pools' connections, for the metrics.
     ///
     /// # Errors
@@ -65,12 +73,17 @@ pub trait Backend: SettingsStore + SigningKeyStore + IdempotencyStore + Clone + 
 /// the HTTP layer knowing the backend.
 pub trait DatabaseProbe: Send + Sync {
     fn is_reachable(&self) -> BoxFuture<'_, bool>;
+    fn can_write(&self) -> BoxFuture<'_, bool>;
     fn gauges(&self) -> BoxFuture<'_, Result<BackendGauges, StoreError>>;
 }
 
 impl<B: Backend> DatabaseProbe for B {
     fn is_reachable(&self) -> BoxFuture<'_, bool> {
         Box::pin(Backend::is_reachable(self))
+    }
+
+    fn can_write(&self) -> BoxFuture<'_, bool> {
+        Box::pin(Backend::can_write(self))
     }
 
     fn gauges(&self) -> BoxFuture<'_, Result<BackendGauges, StoreError>> {

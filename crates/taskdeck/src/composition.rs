@@ -188,6 +188,8 @@ impl Application {
 /// When the signing key is too short or cannot be read or stored, or a context cannot
 /// be mounted.
 pub async fn compose<B: Supported>(backend: &B, settings: &Settings) -> anyhow::Result<Application> {
+    // A process serves one backend: its passing failures are answered 503, not 500.
+    taskdeck_platform_http::problem::recognise_passing_failures(B::retry_after);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let outbox = OutboxWriter::new();
     // Kept by the accounts context, checked by every context's routes.

@@ -10,6 +10,11 @@ use taskdeck_platform_http::{ApiError, Problem, endpoint};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
+/// How long readiness waits for its write: a load balancer asks often, and a database
+/// that takes longer than this to take a write is not ready for traffic.
+const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+const READY_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Whether the database answers, whatever the backend.
 pub type Readiness = Arc<dyn DatabaseProbe>;
 
@@ -47,15 +52,16 @@ mod handlers {
     #[utoipa::path(
     get, path = "/ready", tag = "health", operation_id = "ready",
     responses(
-        (status = 200, description = "The database answers", body = HealthResponse),
-        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The database takes a write (one small row is written and committed)", body = HealthResponse),
+        (status = 503, description = "The database takes no write within 3 s (unreachable, busy, full), with `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
     pub(crate) async fn ready(State(readiness): State<Readiness>) -> Result<Json<HealthResponse>, ApiError> {
-        if readiness.is_reachable().await {
-            Ok(Json(HealthResponse { status: "ok" }))
-        } else {
-            Err(ApiError::unavailable("The database does not answer"))
+        match tokio::time::timeout(READY_DEADLINE, readiness.can_write()).await {
+            Ok(true) => Ok(Json(HealthResponse { status: "ok" })),
+            Ok(false) | Err(_) => {
+                Err(ApiError::overloaded("unavailable", "The database takes no write now", READY_RETRY))
+            }
         }
     }
 }

@@ -17,4 +17,5 @@ mod logs;
 mod metrics;
 mod sessions;
 mod throttling;
+mod unavailable;
 mod upgrade;
