@@ -60,6 +60,12 @@ pub struct Args {
     /// run is not a reference run.
     #[arg(long, value_name = "TEXT")]
     pub only: Option<String>,
+
+    /// Instead of the scenarios, runs the mixed scenario for this many seconds and
+    /// prints the server's RSS, throughput and latency minute by minute: a flat RSS
+    /// after warm-up says nothing leaks.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub soak: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

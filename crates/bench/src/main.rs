@@ -104,6 +104,15 @@ async fn measure(
         health: None,
         summary: Vec::new(),
     };
+    if let Some(seconds) = args.soak {
+        let table = bench.soak(std::time::Duration::from_secs(seconds)).await?;
+        return Ok(format!(
+            "\ntaskdeck-bench --soak {seconds}: backend {}, mixed scenario, {} connections, {} users\n\n{table}",
+            args.backend.name(),
+            settings.connections,
+            settings.users,
+        ));
+    }
     bench.run_all().await?;
     let (problem_count, problems) = bench.server.problems();
 

@@ -112,6 +112,49 @@ impl Bench<'_> {
         Ok(())
     }
 
+    /// The mixed scenario for `total`, one measured window a minute (the last one may be
+    /// shorter); returns the report, one row per window with the server's RSS at its end.
+    pub async fn soak(&mut self, total: Duration) -> anyhow::Result<String> {
+        const WINDOW: Duration = Duration::from_secs(60);
+        let mut text = String::from(
+            "| minute | req/s | p50 ms | p99 ms | errors | RSS MiB |\n| -----: | ----: | -----: | -----: | -----: | ------: |\n",
+        );
+        let started = Instant::now();
+        let mut minute = 0;
+        let mut rss = Vec::new();
+        while started.elapsed() < total {
+            minute += 1;
+            let window = WINDOW.min(total.saturating_sub(started.elapsed())).max(Duration::from_secs(1));
+            let groups = vec![Group { connections: self.settings.connections, make: mixed(&self.fixture) }];
+            let stats = load::run(&self.endpoint, groups, Duration::ZERO, window).await?;
+            self.server.check_alive()?;
+            let stats = stats.first().context("no statistics")?;
+            let now = self.server.pid().and_then(crate::server::rss_mib);
+            rss.extend(now);
+            let millis = |quantile| stats.percentile(quantile).map_or(f64::NAN, |us| f64::from(us) / 1000.0);
+            let line = format!(
+                "| {minute} | {:.0} | {:.3} | {:.3} | {} | {} |",
+                stats.rate(),
+                millis(0.5),
+                millis(0.99),
+                stats.errors,
+                now.map_or_else(|| "?".to_owned(), |mib| format!("{mib:.1}")),
+            );
+            progress(format_args!("soak {line}"));
+            text.push_str(&line);
+            text.push('\n');
+        }
+        // After the first minute's warm-up (caches, pools, allocator arenas), the RSS
+        // should stay where it settled.
+        if let (Some(settled), Some(last)) = (rss.get(1).or(rss.first()), rss.last()) {
+            text.push_str(&format!(
+                "\n- RSS after the first minute: {settled:.1} MiB; at the end: {last:.1} MiB ({:+.1} %)\n",
+                (last - settled) / settled * 100.0
+            ));
+        }
+        Ok(text)
+    }
+
     /// Each user's first list task, revalidated with the ETag it has now.
     async fn revalidations(&self) -> anyhow::Result<Vec<Request>> {
         let mut connection = Connection::open(&self.endpoint).await?;

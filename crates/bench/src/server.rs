@@ -249,6 +249,11 @@ impl RssMonitor {
     }
 }
 
+/// The resident memory of a process now, in MiB.
+pub fn rss_mib(pid: u32) -> Option<f64> {
+    status_kib(pid, "VmRSS:").map(|kib| kib as f64 / 1024.0)
+}
+
 /// A `kB` field of `/proc/PID/status`.
 fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -347,7 +347,12 @@ async fn postgres_ready_answers_503_while_the_database_is_gone_and_200_once_it_i
     assert_eq!(gone.body["status"], 503, "{gone:?}");
     api.get("/health", None).await.expect(200);
 
+    // It comes back as an operator restores it: created and migrated. Readiness
+    // proves a write to one of its tables, so an empty database would not be ready.
     admin_execute(&admin_url, &format!("CREATE DATABASE {name}")).await;
+    assert_eq!(ready().await.status.as_u16(), 503, "a database without its tables takes no write");
+    let migrated = run_to_exit(database.command(&["migrate"]));
+    assert!(migrated.status.success(), "{migrated:?}");
     eventually(Duration::from_secs(30), "/ready to answer 200 again", || async {
         (ready().await.status.as_u16() == 200).then_some(())
     })
