@@ -8,6 +8,7 @@ mod commands;
 mod connections;
 mod docs;
 mod durability;
+mod faults;
 mod http;
 mod idempotency;
 mod instances;
