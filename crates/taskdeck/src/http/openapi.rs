@@ -54,7 +54,16 @@ use utoipa::openapi::security::{
             it answers 429 until the window (which began at the first failure) has passed, whether the address \
             has an account or not; a server may also limit logins and registrations per client address. Every \
             429 carries `Retry-After` in seconds. Behind the server's trusted proxies, the client address is the \
-            rightmost `X-Forwarded-For` entry that is not one of them.",
+            rightmost `X-Forwarded-For` entry that is not one of them.\n\n\
+            Every answer carries `X-Request-Id`: the client's own (1 to 128 visible ASCII characters) or a new \
+            one; problem documents repeat it as `requestId`. Quote it when reporting a problem: the server's log \
+            lines of the request carry it. A W3C `traceparent` is logged with the request and with the work its \
+            events cause. Answers carry `X-Content-Type-Options: nosniff`; answers under `/api/users` carry \
+            `Cache-Control: no-store`. Cross-origin requests from browsers are allowed only for the origins the \
+            operator lists. What the server cannot do now is 503 with `Retry-After` (seconds): a database busy \
+            past its wait, full or unreachable, a full password-hashing queue, or a request still running after \
+            30 s; retry after the time given. Headers must arrive within 10 s of a request's start (32 KiB at \
+            most, else 431), and an idle keep-alive connection is closed after 60 s.",
         license(name = "MIT")
     ),
     components(schemas(Problem, FieldError))
