@@ -444,7 +444,7 @@ impl Drop for WriteTransaction {
 /// hashes and the signing keys, with which anyone could forge tokens. SQLite gives the
 /// `-wal` and `-shm` files it creates the permissions of the database file. An
 /// existing file keeps the permissions its operator gave it.
-fn create_private(path: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private(path: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

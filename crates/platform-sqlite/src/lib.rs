@@ -4,6 +4,7 @@
 //! outbox, the settings table, and the mapping of constraint violations.
 
 mod backend;
+mod backup;
 mod constraints;
 mod database;
 mod idempotency;
@@ -17,6 +18,7 @@ mod store;
 mod testing;
 mod timestamp;
 
+pub use backup::{BackupError, BackupReport, back_up};
 pub use constraints::write_error;
 pub use database::{SqliteDatabase, SqliteSettings, SqliteSetupError, WriteTransaction, retry_after};
 pub use migrations::{MigrationError, PLATFORM_MIGRATIONS};

@@ -37,6 +37,22 @@ pub enum Command {
     Outbox(OutboxArgs),
     /// Manage the Ed25519 keys that sign access tokens.
     Keys(KeysArgs),
+    /// Write a consistent copy of a SQLite database to PATH, also while `serve` is
+    /// writing to it. PostgreSQL databases are backed up with `pg_dump`.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Where to write the copy (a new file, readable by its owner only).
+    pub path: std::path::PathBuf,
+
+    /// Replace a file already at PATH.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,5 +1,6 @@
 //! The subcommands of the binary.
 
+mod backup;
 mod seed;
 mod serve;
 
@@ -29,6 +30,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Openapi => print_openapi(),
         Command::Outbox(args) => outbox(&args).await,
         Command::Keys(args) => keys(&args).await,
+        Command::Backup(args) => backup::backup(&args).await,
     }
 }
 

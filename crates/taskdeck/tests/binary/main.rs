@@ -4,6 +4,7 @@
 
 mod support;
 
+mod backup;
 mod commands;
 mod connections;
 mod docs;
