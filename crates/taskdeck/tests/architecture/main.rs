@@ -11,6 +11,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod tables;
+
+use tables::Owner;
+
 const KERNEL: &str = "taskdeck-kernel";
 const PLATFORM: &str = "taskdeck-platform";
 const PLATFORM_SQLITE: &str = "taskdeck-platform-sqlite";
@@ -499,4 +503,106 @@ fn the_guide_check_skips_placeholders_and_reads_links() {
         "see `crates/a/src/b.rs`, `crates/<new>/`, [x](adr/0009-x.md) and `crates/c/src/mod.rs`: `crates/d/…`.",
     );
     assert_eq!(named, ["crates/a/src/b.rs", "adr/0009-x.md", "crates/c/src/mod.rs"]);
+}
+
+/// The workspace's directory of a crate: `taskdeck-NAME` lives in `crates/NAME`.
+fn crate_dir(name: &str) -> std::path::PathBuf {
+    let short = name.strip_prefix("taskdeck-").unwrap_or(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(short);
+    assert!(dir.join("Cargo.toml").is_file(), "{name} is not in {}", dir.display());
+    dir
+}
+
+fn migrations_of(name: &str) -> Vec<(std::path::PathBuf, String)> {
+    let dir = crate_dir(name).join("migrations");
+    if dir.is_dir() { tables::files(&dir, "sql") } else { Vec::new() }
+}
+
+/// A crate's code, without its unit tests (from a file's `#[cfg(test)]` on), which may
+/// use any table name as an example.
+fn sources_of(name: &str) -> Vec<(std::path::PathBuf, String)> {
+    let mut sources = tables::files(&crate_dir(name).join("src"), "rs");
+    for (_, text) in &mut sources {
+        if let Some(tests) = text.find("#[cfg(test)]") {
+            text.truncate(tests);
+        }
+    }
+    sources
+}
+
+#[test]
+fn no_contexts_sql_names_another_contexts_table_and_the_platform_names_none() {
+    let graph = workspace_graph();
+    let contexts: Vec<Owner> = graph
+        .contexts()
+        .iter()
+        .map(|context| Owner {
+            name: context.core.clone(),
+            migrations: migrations_of(&context.adapters),
+            sources: context.crates().iter().flat_map(|name| sources_of(name)).collect(),
+        })
+        .collect();
+    let backends = [PLATFORM, PLATFORM_SQLITE, PLATFORM_POSTGRES];
+    let platform = Owner {
+        name: PLATFORM.to_owned(),
+        migrations: backends.iter().flat_map(|name| migrations_of(name)).collect(),
+        sources: backends.iter().flat_map(|name| sources_of(name)).collect(),
+    };
+    for owner in contexts.iter().chain(std::iter::once(&platform)) {
+        let created: BTreeSet<String> =
+            owner.migrations.iter().flat_map(|(_, sql)| tables::created_tables(sql)).collect();
+        assert!(created.len() >= 2, "{} owns {created:?}: its migrations were not found", owner.name);
+        let named: BTreeSet<String> = owner.sources.iter().flat_map(|(_, text)| tables::named_tables(text)).collect();
+        assert!(created.iter().any(|table| named.contains(table)), "{}: no statement found in its sources", owner.name);
+    }
+    assert_no_violations(&tables::foreign_table_violations(&platform, &contexts));
+}
+
+fn owner(name: &str, migration: &str, source: &str) -> Owner {
+    Owner {
+        name: name.to_owned(),
+        migrations: vec![(format!("{name}/0001.sql").into(), migration.to_owned())],
+        sources: vec![(format!("{name}/sql.rs").into(), source.to_owned())],
+    }
+}
+
+#[test]
+fn the_table_checker_flags_a_statement_on_another_contexts_table_however_it_is_spelled() {
+    let platform = owner(PLATFORM, "CREATE TABLE outbox (id BLOB); CREATE TABLE IF NOT EXISTS inbox (id BLOB)", "");
+    for statement in [
+        r#"const ME: &str = "SELECT id, name FROM projects WHERE owner_id = $1";"#,
+        r#"const ME: &str = "SELECT p.id FROM users u JOIN projects.tasks t ON t.owner = u.id";"#,
+        r#"const ME: &str = "DELETE FROM \"projects\" WHERE owner_id = $1";"#,
+        r#"const KEY: UniqueKey = UniqueKey { table: "tasks", columns: &["n"] };"#,
+    ] {
+        let accounts = owner("taskdeck-accounts", "CREATE TABLE users (id BLOB)", statement);
+        let projects =
+            owner("taskdeck-projects", "CREATE TABLE projects (id INTEGER); CREATE TABLE tasks (n INTEGER)", "");
+        let violations = tables::foreign_table_violations(&platform, &[accounts, projects]);
+        assert_eq!(violations.len(), 1, "{statement}: {violations:?}");
+        assert!(violations[0].starts_with("taskdeck-accounts names the table"), "{violations:?}");
+    }
+}
+
+#[test]
+fn the_table_checker_lets_a_context_name_its_own_and_the_platforms_tables_and_ignores_prose() {
+    let platform = owner(PLATFORM, "CREATE TABLE outbox (id BLOB)", "");
+    let projects = owner("taskdeck-projects", "CREATE TABLE projects (id INTEGER)", "");
+    let accounts = owner(
+        "taskdeck-accounts",
+        "CREATE TABLE users (id BLOB); CREATE INDEX users_by_email ON users (email)",
+        "/// Its projects are erased from projects by the other context, in reaction.\n\
+         const ERASE: &str = \"DELETE FROM users WHERE id = $1\";\n\
+         const RECORD: &str = \"INSERT INTO outbox (id) VALUES ($1)\";",
+    );
+    assert_no_violations(&tables::foreign_table_violations(&platform, &[accounts, projects]));
+}
+
+#[test]
+fn the_table_checker_flags_the_platform_naming_a_contexts_table() {
+    let platform = owner(PLATFORM, "CREATE TABLE outbox (id BLOB)", r#"const X: &str = "SELECT COUNT(*) FROM users";"#);
+    let accounts = owner("taskdeck-accounts", "CREATE TABLE users (id BLOB)", "");
+    let violations = tables::foreign_table_violations(&platform, &[accounts]);
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert!(violations[0].contains("taskdeck-platform names the table `users` of taskdeck-accounts"), "{violations:?}");
 }
