@@ -20,11 +20,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 use thiserror::Error;
 
-use crate::database::create_private;
-
-/// How long the backup may wait for SQLite to let it read (a WAL being reset, a
-/// database being recovered): the writer connections' own wait.
-const READ_WAIT: Duration = Duration::from_secs(5);
+use crate::database::{BUSY_TIMEOUT, create_private};
 
 /// What was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +42,7 @@ pub enum BackupError {
     File { action: &'static str, path: PathBuf, source: std::io::Error },
     #[error("cannot copy the database")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("the database stayed locked for {READ_WAIT:?}; try again")]
+    #[error("the database stayed locked for {BUSY_TIMEOUT:?}; try again")]
     Busy,
     #[error(
         "the copy fails SQLite's check ({0}); the database itself may be damaged: run PRAGMA integrity_check on it"
@@ -92,11 +88,14 @@ fn copy(source: &Path, into: &Path) -> Result<u64, BackupError> {
         loop {
             match backup.step(-1)? {
                 StepResult::Done => break,
-                _ if waiting_since.elapsed() >= READ_WAIT => return Err(BackupError::Busy),
+                // SQLite refuses a read only while a WAL is reset or a database recovered.
+                _ if waiting_since.elapsed() >= BUSY_TIMEOUT => return Err(BackupError::Busy),
                 _ => std::thread::sleep(Duration::from_millis(20)),
             }
         }
     }
+    // The read snapshot is released before the check, which may take a while on a
+    // large copy: serve's WAL truncation waits for it.
     drop(source);
     let verdict: String = copy.query_row("PRAGMA quick_check", [], |row| row.get(0))?;
     if verdict != "ok" {
@@ -160,6 +159,7 @@ impl Partial {
                 _ => BackupError::File { action: "create", path: destination.to_owned(), source },
             })?;
         }
+        // After a link, the temporary name goes and the destination's stays.
         self.kept = replace;
         if let Some(directory) = destination.parent().filter(|parent| !parent.as_os_str().is_empty()) {
             File::open(directory).and_then(|directory| directory.sync_all()).map_err(file_error("flush", directory))?;
@@ -192,15 +192,22 @@ mod tests {
 
     use super::*;
 
-    fn live_database(path: &Path) -> Connection {
-        let connection = Connection::open(path).expect("opens");
+    /// A directory with `taskdeck.db` in WAL mode, holding rows 1 to `rows` of `notes`,
+    /// and the connection that wrote them, still open.
+    fn live_database(rows: i64) -> (tempfile::TempDir, PathBuf, Connection) {
+        let dir = tempfile::tempdir().expect("dir");
+        let source = dir.path().join("taskdeck.db");
+        let connection = Connection::open(&source).expect("opens");
         let mode: String =
             connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).expect("WAL");
         assert_eq!(mode, "wal");
         // As `serve` runs: checkpoints are its own business, so the WAL keeps the rows.
         connection.pragma_update(None, "wal_autocheckpoint", 0).expect("no automatic checkpoint");
         connection.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)").expect("table");
-        connection
+        for id in 1..=rows {
+            connection.execute("INSERT INTO notes VALUES (?1, 'x')", [id]).expect("insert");
+        }
+        (dir, source, connection)
     }
 
     fn ids(path: &Path) -> Vec<i64> {
@@ -220,12 +227,7 @@ mod tests {
 
     #[test]
     fn the_copy_holds_every_committed_row_including_those_still_in_the_wal() {
-        let dir = tempfile::tempdir().expect("dir");
-        let source = dir.path().join("taskdeck.db");
-        let live = live_database(&source);
-        for id in 1..=50 {
-            live.execute("INSERT INTO notes VALUES (?1, 'x')", [id]).expect("insert");
-        }
+        let (dir, source, _live) = live_database(50);
         let report = back_up(&source, &dir.path().join("copy.db"), false).expect("backs up");
         assert_eq!(ids(&report.destination), (1..=50).collect::<Vec<_>>());
         assert!(report.pages >= 2 && report.bytes == report.pages * 4096, "{report:?}");
@@ -240,9 +242,7 @@ mod tests {
     #[test]
     fn the_copy_is_readable_by_its_owner_only() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("dir");
-        let source = dir.path().join("taskdeck.db");
-        let _live = live_database(&source);
+        let (dir, source, _live) = live_database(0);
         let report = back_up(&source, &dir.path().join("copy.db"), false).expect("backs up");
         let mode = std::fs::metadata(report.destination).expect("exists").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{mode:o}");
@@ -250,10 +250,7 @@ mod tests {
 
     #[test]
     fn an_existing_destination_is_kept_unless_replacing_is_asked_for() {
-        let dir = tempfile::tempdir().expect("dir");
-        let source = dir.path().join("taskdeck.db");
-        let live = live_database(&source);
-        live.execute("INSERT INTO notes VALUES (1, 'x')", []).expect("insert");
+        let (dir, source, _live) = live_database(1);
         let destination = dir.path().join("copy.db");
         std::fs::write(&destination, b"an earlier backup").expect("writes");
 
@@ -268,10 +265,7 @@ mod tests {
 
     #[test]
     fn the_database_is_never_backed_up_onto_itself() {
-        let dir = tempfile::tempdir().expect("dir");
-        let source = dir.path().join("taskdeck.db");
-        let live = live_database(&source);
-        live.execute("INSERT INTO notes VALUES (1, 'x')", []).expect("insert");
+        let (dir, source, _live) = live_database(1);
         let refused = back_up(&source, &dir.path().join(".").join("taskdeck.db"), true).expect_err("refused");
         assert!(matches!(refused, BackupError::OntoItself(_)), "{refused:?}");
         assert_eq!(ids(&source), [1]);
@@ -284,8 +278,7 @@ mod tests {
         assert!(matches!(missing, BackupError::NoDatabase(_)), "{missing:?}");
         assert!(names_in(dir.path()).is_empty(), "{:?}", names_in(dir.path()));
 
-        let source = dir.path().join("taskdeck.db");
-        let _live = live_database(&source);
+        let (dir, source, _live) = live_database(0);
         let nowhere = back_up(&source, &dir.path().join("no/such/dir/copy.db"), false).expect_err("fails");
         assert!(matches!(nowhere, BackupError::File { action: "create", .. }), "{nowhere:?}");
     }
@@ -305,9 +298,7 @@ mod tests {
     /// committed before it started.
     #[test]
     fn a_backup_taken_while_another_connection_writes_is_a_consistent_snapshot() {
-        let dir = tempfile::tempdir().expect("dir");
-        let source = dir.path().join("taskdeck.db");
-        let live = live_database(&source);
+        let (dir, source, live) = live_database(0);
         let committed = Arc::new(AtomicI64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let writer = {

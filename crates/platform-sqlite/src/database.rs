@@ -28,7 +28,7 @@ use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 use crate::migrations::{self, MigrationError};
 
 /// How long a statement waits for a lock held by another process before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Commits between two WAL checkpoints. A commit adds a few pages to the WAL; SQLite's
 /// own default is a checkpoint every 1,000 pages.
 const COMMITS_PER_CHECKPOINT: u64 = 256;

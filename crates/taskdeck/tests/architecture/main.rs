@@ -549,8 +549,7 @@ fn no_contexts_sql_names_another_contexts_table_and_the_platform_names_none() {
         sources: backends.iter().flat_map(|name| sources_of(name)).collect(),
     };
     for owner in contexts.iter().chain(std::iter::once(&platform)) {
-        let created: BTreeSet<String> =
-            owner.migrations.iter().flat_map(|(_, sql)| tables::created_tables(sql)).collect();
+        let created = owner.created_tables();
         assert!(created.len() >= 2, "{} owns {created:?}: its migrations were not found", owner.name);
         let named: BTreeSet<String> = owner.sources.iter().flat_map(|(_, text)| tables::named_tables(text)).collect();
         assert!(created.iter().any(|table| named.contains(table)), "{}: no statement found in its sources", owner.name);
@@ -596,6 +595,14 @@ fn the_table_checker_lets_a_context_name_its_own_and_the_platforms_tables_and_ig
          const RECORD: &str = \"INSERT INTO outbox (id) VALUES ($1)\";",
     );
     assert_no_violations(&tables::foreign_table_violations(&platform, &[accounts, projects]));
+}
+
+#[test]
+fn the_table_checker_flags_a_table_created_by_two_owners() {
+    let platform = owner(PLATFORM, "CREATE TABLE outbox (id BLOB)", "");
+    let accounts = owner("taskdeck-accounts", "CREATE TABLE users (id BLOB); CREATE TABLE outbox (id BLOB)", "");
+    let violations = tables::foreign_table_violations(&platform, &[accounts]);
+    assert_eq!(violations, ["the table `outbox` is created by both taskdeck-accounts and taskdeck-platform"]);
 }
 
 #[test]

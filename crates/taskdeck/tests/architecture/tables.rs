@@ -47,27 +47,36 @@ pub fn named_tables(text: &str) -> BTreeSet<String> {
     tables
 }
 
-/// Every table an owner names that a context other than itself owns, as messages: a
-/// context may name its own tables and the platform's, the platform none of a
-/// context's.
+impl Owner {
+    /// The tables its migrations create.
+    pub fn created_tables(&self) -> BTreeSet<String> {
+        self.migrations.iter().flat_map(|(_, sql)| created_tables(sql)).collect()
+    }
+}
+
+/// The rule broken anywhere, as messages: a context may name its own tables and the
+/// platform's, the platform none of a context's; and no table is created by two owners.
 pub fn foreign_table_violations(platform: &Owner, contexts: &[Owner]) -> Vec<String> {
-    let owned: BTreeMap<&str, BTreeSet<String>> = contexts
-        .iter()
-        .chain(std::iter::once(platform))
-        .map(|owner| (owner.name.as_str(), owner.migrations.iter().flat_map(|(_, sql)| created_tables(sql)).collect()))
-        .collect();
+    let owners: Vec<&Owner> = contexts.iter().chain(std::iter::once(platform)).collect();
     let mut violations = Vec::new();
-    for owner in contexts.iter().chain(std::iter::once(platform)) {
+    let mut owner_of: BTreeMap<String, &str> = BTreeMap::new();
+    for owner in &owners {
+        for table in owner.created_tables() {
+            if let Some(first) = owner_of.insert(table.clone(), &owner.name) {
+                violations.push(format!("the table `{table}` is created by both {first} and {}", owner.name));
+            }
+        }
+    }
+    for owner in &owners {
         for (file, text) in owner.migrations.iter().chain(&owner.sources) {
             for table in named_tables(text) {
-                for (other, tables) in &owned {
-                    if *other != owner.name && *other != platform.name && tables.contains(&table) {
-                        violations.push(format!(
-                            "{} names the table `{table}` of {other} (in {})",
-                            owner.name,
-                            file.display()
-                        ));
-                    }
+                match owner_of.get(&table) {
+                    Some(&other) if other != owner.name && other != platform.name => violations.push(format!(
+                        "{} names the table `{table}` of {other} (in {})",
+                        owner.name,
+                        file.display()
+                    )),
+                    _ => {}
                 }
             }
         }

@@ -12,7 +12,7 @@ use taskdeck_testkit::Client;
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
-use crate::support::{Finished, Server, ServerClient, database_path, database_url, run_to_exit, taskdeck};
+use crate::support::{Finished, Server, ServerClient, TestBackend, TestDatabase, database_path, run_to_exit, taskdeck};
 
 /// Projects acknowledged (201) so far: id → name.
 type Acknowledged = Arc<Mutex<BTreeMap<i64, String>>>;
@@ -101,31 +101,25 @@ async fn backups_taken_while_serve_writes_hold_every_write_acknowledged_before_t
     println!("{} projects written during the backups, all in the last copy", everything.len());
 }
 
-#[test]
-fn a_backup_never_replaces_a_file_unless_forced() {
-    let live = tempfile::tempdir().expect("dir");
-    let migrated = run_to_exit({
-        let mut command = taskdeck(live.path());
-        command.args(["migrate", "--database-url", &database_url(live.path())]);
-        command
-    });
-    assert!(migrated.status.success(), "{migrated:#?}");
-    let destination = live.path().join("copy.db");
+#[tokio::test]
+async fn a_backup_never_replaces_a_file_unless_forced() {
+    let live = TestDatabase::new(TestBackend::Sqlite).await.expect("SQLite needs no server");
+    let destination = live.dir().join("copy.db");
     std::fs::write(&destination, "yesterday's backup").expect("writes");
 
-    let refused = back_up(&database_path(live.path()), &destination, &[]);
+    let refused = back_up(&database_path(live.dir()), &destination, &[]);
     assert!(!refused.status.success(), "{refused:#?}");
     assert!(refused.stderr.contains("pass --force"), "{refused:#?}");
     assert_eq!(std::fs::read_to_string(&destination).expect("reads"), "yesterday's backup");
 
-    let forced = back_up(&database_path(live.path()), &destination, &["--force"]);
+    let forced = back_up(&database_path(live.dir()), &destination, &["--force"]);
     assert!(forced.status.success(), "{forced:#?}");
     assert!(std::fs::read(&destination).expect("reads").starts_with(b"SQLite format 3\0"), "now a database");
 
-    let missing = back_up(&live.path().join("nowhere.db"), &live.path().join("other.db"), &[]);
+    let missing = back_up(&live.dir().join("nowhere.db"), &live.dir().join("other.db"), &[]);
     assert!(!missing.status.success() && missing.stderr.contains("no SQLite database"), "{missing:#?}");
-    assert!(!live.path().join("nowhere.db").exists(), "a backup creates no database");
-    assert!(!live.path().join("other.db").exists(), "nor a copy of nothing");
+    assert!(!live.dir().join("nowhere.db").exists(), "a backup creates no database");
+    assert!(!live.dir().join("other.db").exists(), "nor a copy of nothing");
 }
 
 #[test]
